@@ -1,0 +1,190 @@
+//! Passwords (argon2id), session tokens (random, stored only as SHA-256 hashes), and the
+//! extractor that turns a bearer token or the session cookie into the current user.
+
+use std::sync::LazyLock;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::LocalBoxFuture;
+use sha2::{Digest, Sha256};
+
+use crate::db::sessions;
+use crate::domain::Password;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// Hashes on the blocking pool: argon2id is deliberately slow (tens of milliseconds).
+pub async fn hash_password(password: Password) -> Result<String, ApiError> {
+    web::block(move || hash(password.expose().as_bytes()))
+        .await?
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("could not hash a password: {error}")))
+}
+
+fn hash(password: &[u8]) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let hash = Argon2::default()
+        .hash_password(password, &salt)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(hash.to_string())
+}
+
+/// Checks `password` against `stored`, or against a dummy hash when the user does not
+/// exist, so that response times do not reveal which usernames are registered.
+pub async fn verify_password(password: Password, stored: Option<String>) -> Result<bool, ApiError> {
+    web::block(move || {
+        let stored = stored.as_deref().unwrap_or(&DUMMY_HASH);
+        let matches = PasswordHash::new(stored)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.expose().as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        matches && stored != DUMMY_HASH.as_str()
+    })
+    .await
+    .map_err(ApiError::from)
+}
+
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(b"not a real password").unwrap_or_default());
+
+/// A new session token and the hash the database keeps of it.
+pub fn new_token() -> Result<(String, Vec<u8>), ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("no randomness: {error}")))?;
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The session cookie: HttpOnly so scripts cannot read it, SameSite=Lax so other sites
+/// cannot send writes with it.
+pub fn session_cookie(token: &str, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
+    let max_age = CookieDuration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
+    Cookie::build(SESSION_COOKIE, token.to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(max_age)
+        .finish()
+}
+
+pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut cookie = session_cookie("", std::time::Duration::ZERO, secure);
+    cookie.make_removal();
+    cookie
+}
+
+/// The token a request carries: `Authorization: Bearer` first, then the cookie.
+fn presented_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
+        return Ok(Some(token.to_owned()));
+    }
+    Ok(req
+        .cookie(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|token| !token.is_empty()))
+}
+
+/// The signed-in user. Handlers that take one answer 401 to anonymous requests.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    /// The hash of the token this request was authenticated with (to log out).
+    pub token_hash: Vec<u8>,
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = presented_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?.ok_or(ApiError::Unauthorized(
+                "sign in first: send `Authorization: Bearer <token>` or the session cookie",
+            ))?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let hash = token_hash(&token);
+            let lookup = hash.clone();
+            let user = state
+                .db
+                .run(move |conn| Ok(sessions::find_user(conn, &lookup)?))
+                .await?;
+            let (id, username) = user.ok_or(ApiError::Unauthorized(
+                "the session is invalid or has expired",
+            ))?;
+            Ok(CurrentUser {
+                id,
+                username,
+                token_hash: hash,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_stored_only_hashed() {
+        let (a, hash_a) = new_token().expect("token");
+        let (b, _) = new_token().expect("token");
+        assert_ne!(a, b);
+        assert_eq!(hash_a, token_hash(&a));
+        assert!(!hash_a.windows(a.len()).any(|w| w == a.as_bytes()));
+    }
+
+    #[actix_web::test]
+    async fn passwords_verify_only_against_their_own_hash() {
+        let parse = |p: &str| Password::parse("password", p.to_owned()).expect("valid");
+        let stored = hash_password(parse("correct horse")).await.expect("hash");
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(
+            verify_password(parse("correct horse"), Some(stored.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password(parse("wrong horse!"), Some(stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password(parse("not a real password"), None)
+                .await
+                .expect("verify")
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Everything that talks to PostgreSQL. Diesel is blocking: all of it runs through
+//! [`Db::run`] (or [`Db::write`] for changes), on tokio's blocking pool, never on the
+//! threads that serve requests.
+
+pub mod cluster;
+pub mod migrations;
+pub mod notes;
+pub mod outbox;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::PgConnection;
+use diesel::connection::Connection;
+use diesel::r2d2::{ConnectionManager, Pool};
+
+use crate::error::ApiError;
+use outbox::Outbox;
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// The handle handlers use to reach the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    /// Builds the pool without connecting yet: connections are made on first use, so the
+    /// server can start (and report not-ready) while the database is briefly away.
+    pub fn new(database_url: &str, max_size: u32, timeout: Duration) -> Self {
+        let manager = ConnectionManager::<PgConnection>::new(database_url);
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(max_size.min(2)))
+            .connection_timeout(timeout)
+            .build_unchecked(manager);
+        Self { pool }
+    }
+
+    /// Runs `query` with a pooled connection on the blocking thread pool, inside the
+    /// caller's tracing span. The connection is checked out on that thread, so waiting for
+    /// one never blocks the async executor.
+    pub async fn run<T, F>(&self, query: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            query(&mut conn)
+        })
+        .await
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?
+    }
+
+    /// Runs `change` in one transaction. Every change to notes (and later messages) is made
+    /// here: what `change` records in the [`Outbox`] is appended to the event log inside
+    /// the same transaction, so an event exists if and only if its change committed.
+    pub async fn write<T, F>(&self, change: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection, &mut Outbox) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.transaction(|conn| {
+                let mut outbox = Outbox::default();
+                let value = change(conn, &mut outbox)?;
+                outbox.append(conn)?;
+                Ok(value)
+            })
+        })
+        .await
+    }
+
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        use diesel::RunQueryDsl;
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,213 @@
+//! Values checked once at the edge: holding one means it is valid.
+
+use crate::error::FieldError;
+
+/// A username: 3–32 characters from `A–Z a–z 0–9 _ . -`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN: usize = 3;
+    pub const MAX: usize = 32;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        let len = value.chars().count();
+        if !(Self::MIN..=Self::MAX).contains(&len) {
+            return Err(FieldError::new(
+                field,
+                format!("must be {} to {} characters long", Self::MIN, Self::MAX),
+            ));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(FieldError::new(
+                field,
+                "may contain only letters A-Z and a-z, digits, `_`, `.` and `-`",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password: 8–256 characters. Never logged, never returned.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN: usize = 8;
+    pub const MAX: usize = 256;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        let len = value.chars().count();
+        if !(Self::MIN..=Self::MAX).contains(&len) {
+            return Err(FieldError::new(
+                field,
+                format!("must be {} to {} characters long", Self::MIN, Self::MAX),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A note's key: 1–100 URL-safe characters (`A–Z a–z 0–9 _ . - ~`), chosen by its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteKey(String);
+
+impl NoteKey {
+    pub const MAX: usize = 100;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        if value.is_empty() || value.len() > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be 1 to {} characters long", Self::MAX),
+            ));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '~'))
+        {
+            return Err(FieldError::new(
+                field,
+                "may contain only letters A-Z and a-z, digits, `_`, `.`, `-` and `~`",
+            ));
+        }
+        if value == "." || value == ".." {
+            return Err(FieldError::new(field, "cannot be `.` or `..`"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A note's title: 1–200 characters, not only white space.
+#[derive(Debug, Clone)]
+pub struct NoteTitle(String);
+
+impl NoteTitle {
+    pub const MAX: usize = 200;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        if value.trim().is_empty() {
+            return Err(FieldError::new(field, "must not be empty"));
+        }
+        if value.chars().count() > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters long", Self::MAX),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A note's body: up to 50,000 characters (may be empty).
+#[derive(Debug, Clone)]
+pub struct NoteBody(String);
+
+impl NoteBody {
+    pub const MAX: usize = 50_000;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        if value.chars().count() > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters long", Self::MAX),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Collects every field error of a request, so the client learns all of them at once.
+#[derive(Default)]
+pub struct Checker(Vec<FieldError>);
+
+impl Checker {
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|error| self.0.push(error)).ok()
+    }
+
+    /// Ends the checks: `Ok` with the parsed values if every field was valid.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, crate::error::ApiError> {
+        match values {
+            Some(values) if self.0.is_empty() => Ok(values),
+            _ => Err(crate::error::ApiError::Validation(self.0)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(Username::parse("u", "alice.b-2_x".into()).is_ok());
+        for bad in ["ab", "a b c", "ålice", "<script>", &"x".repeat(33)] {
+            assert!(
+                Username::parse("u", bad.into()).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn note_keys() {
+        assert!(NoteKey::parse("k", "shopping-list_2~v.1".into()).is_ok());
+        for bad in ["", "a/b", "a b", "..", "é", &"k".repeat(101)] {
+            assert!(NoteKey::parse("k", bad.into()).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn titles_and_bodies() {
+        assert!(NoteTitle::parse("t", "   ".into()).is_err());
+        assert!(NoteTitle::parse("t", "é".repeat(200)).is_ok());
+        assert!(NoteTitle::parse("t", "é".repeat(201)).is_err());
+        assert!(NoteBody::parse("b", String::new()).is_ok());
+        assert!(NoteBody::parse("b", "x".repeat(50_001)).is_err());
+    }
+
+    #[test]
+    fn checker_reports_every_field() {
+        let mut checker = Checker::default();
+        let a = checker.check(Username::parse("username", "x".into()));
+        let b = checker.check(Password::parse("password", "short".into()));
+        let err = checker.finish(a.zip(b)).err();
+        match err {
+            Some(crate::error::ApiError::Validation(errors)) => assert_eq!(errors.len(), 2),
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Parley: realtime notes and messages over HTTP and Server-Sent Events.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod models;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,123 @@
+//! The JSON shapes of the API: what clients send and receive.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A note, as returned by the API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Note {
+    /// Chosen by the author; unique; URL-safe.
+    #[schema(example = "shopping")]
+    pub key: String,
+    #[schema(example = "Shopping list")]
+    pub title: String,
+    #[schema(example = "milk, eggs")]
+    pub body: String,
+    /// The username of the note's author.
+    #[schema(example = "alice")]
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows by one on every update; also the note's `ETag`.
+    #[schema(example = 1)]
+    pub version: i64,
+}
+
+/// A note in a list: everything but its body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoteSummary {
+    pub key: String,
+    pub title: String,
+    pub author: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of notes, ordered by key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotePage {
+    pub items: Vec<NoteSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A new note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNote {
+    /// 1–100 characters from `A–Z a–z 0–9 _ . - ~`.
+    #[schema(
+        example = "shopping",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9_.~-]{1,100}$"
+    )]
+    pub key: String,
+    /// 1–200 characters, not only white space.
+    #[schema(example = "Shopping list", min_length = 1, max_length = 200)]
+    pub title: String,
+    /// Up to 50,000 characters.
+    #[serde(default)]
+    #[schema(example = "milk, eggs", max_length = 50000)]
+    pub body: String,
+}
+
+/// The new content of a note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateNote {
+    /// 1–200 characters, not only white space.
+    #[schema(example = "Shopping list", min_length = 1, max_length = 200)]
+    pub title: String,
+    /// Up to 50,000 characters.
+    #[schema(example = "milk, eggs, bread", max_length = 50000)]
+    pub body: String,
+}
+
+/// A username and password, to register or to log in.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
+    #[schema(
+        example = "alice",
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9_.-]{3,32}$"
+    )]
+    pub username: String,
+    /// 8–256 characters.
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 8,
+        max_length = 256
+    )]
+    pub password: String,
+}
+
+/// A registered user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct User {
+    #[schema(example = "alice")]
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new login session. The same token is also set as the `parley_session` cookie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    #[schema(example = "alice")]
+    pub username: String,
+}
+
+/// Liveness or readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when a dependency is down.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

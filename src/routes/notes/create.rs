@@ -1,0 +1,61 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use super::{location, preconditions::etag};
+use crate::auth::CurrentUser;
+use crate::db::notes::{self, NewNote};
+use crate::db::outbox::Change;
+use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::models::{CreateNote, Note};
+use crate::startup::AppState;
+
+/// Create a note
+#[utoipa::path(post, path = "/api/notes", tag = "notes", request_body = CreateNote,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "The note was created", body = Note, headers(
+            ("Location" = String, description = "The note's URL"),
+            ("ETag" = String, description = "The note's version, for `If-Match`"),
+        )),
+        (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A note with that key exists", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_note(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    Json(body): Json<CreateNote>,
+) -> Result<HttpResponse, ApiError> {
+    let mut checker = Checker::default();
+    let key = checker.check(NoteKey::parse("key", body.key));
+    let title = checker.check(NoteTitle::parse("title", body.title));
+    let text = checker.check(NoteBody::parse("body", body.body));
+    let ((key, title), text) = checker.finish(key.zip(title).zip(text))?;
+    let url = location(&key);
+    let note = state
+        .db
+        .write(move |conn, outbox| {
+            let row = notes::insert(
+                conn,
+                &NewNote {
+                    key: key.as_str(),
+                    title: &title.into_string(),
+                    body: &text.into_string(),
+                    author_id: user.id,
+                },
+            )?;
+            let note = row.into_note(user.username);
+            outbox.record(Change::NoteCreated(note.clone()));
+            Ok(note)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, url))
+        .insert_header((header::ETAG, etag(note.version)))
+        .json(note))
+}

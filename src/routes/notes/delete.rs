@@ -1,0 +1,54 @@
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::key_from_path;
+use super::preconditions::{check_if_match, listed_tags};
+use crate::auth::CurrentUser;
+use crate::db::notes;
+use crate::db::outbox::Change;
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+/// Delete a note
+///
+/// Only its author may. `If-Match` works as for updates.
+#[utoipa::path(delete, path = "/api/notes/{key}", tag = "notes",
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("key" = String, Path, description = "The note's key"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` you last read; 412 if the note has changed since"),
+    ),
+    responses(
+        (status = 204, description = "The note was deleted"),
+        (status = 400, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the note's author may delete it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No note has that key", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The note has changed since the `ETag` in `If-Match`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_note(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = key_from_path(key.into_inner())?;
+    let if_match = listed_tags(&req, header::IF_MATCH)?;
+    state
+        .db
+        .write(move |conn, outbox| {
+            let current =
+                notes::lock(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
+            if current.author_id != user.id {
+                return Err(ApiError::Forbidden("only the note's author may delete it"));
+            }
+            check_if_match(if_match.as_deref(), current.version)?;
+            notes::delete(conn, key.as_str())?;
+            outbox.record(Change::NoteDeleted {
+                key: key.into_string(),
+            });
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,48 @@
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::key_from_path;
+use super::preconditions::{etag, is_not_modified, listed_tags};
+use crate::db::notes;
+use crate::error::{ApiError, Problem};
+use crate::models::Note;
+use crate::startup::AppState;
+
+/// Read a note
+///
+/// With `If-None-Match` holding the current `ETag`, answers 304 with no body.
+#[utoipa::path(get, path = "/api/notes/{key}", tag = "notes",
+    params(
+        ("key" = String, Path, description = "The note's key"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` you hold; 304 if it is still current"),
+    ),
+    responses(
+        (status = 200, description = "The note", body = Note,
+            headers(("ETag" = String, description = "The note's version, for `If-Match`"))),
+        (status = 304, description = "The note has not changed since the `ETag` you sent"),
+        (status = 400, description = "`If-None-Match` is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No note has that key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn read_note(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = key_from_path(key.into_inner())?;
+    let if_none_match = listed_tags(&req, header::IF_NONE_MATCH)?;
+    let note = state
+        .db
+        .run(move |conn| {
+            notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))
+        })
+        .await?;
+    let tag = etag(note.version);
+    if is_not_modified(if_none_match.as_deref(), note.version) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .json(note))
+}

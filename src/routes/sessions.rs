@@ -1,0 +1,105 @@
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+
+use crate::auth::{self, CurrentUser};
+use crate::db::sessions::{self, NewSession};
+use crate::db::users;
+use crate::domain::{Checker, Password, Username};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::models::{Credentials, Session};
+use crate::startup::AppState;
+
+const WRONG_CREDENTIALS: &str = "the username or password is wrong";
+
+/// Log in
+///
+/// Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
+/// both API clients and web pages are signed in.
+#[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = Credentials, responses(
+    (status = 201, description = "Signed in", body = Session,
+        headers(("Set-Cookie" = String, description = "The `parley_session` cookie (HttpOnly, SameSite=Lax)"))),
+    (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "The username or password is wrong", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    Json(body): Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    // A malformed username cannot belong to anyone: answer as for a wrong password.
+    let mut checker = Checker::default();
+    let password = checker.check(Password::parse("password", body.password));
+    let password = checker.finish(password)?;
+    let username = Username::parse("username", body.username)
+        .map_err(|_| ApiError::Unauthorized(WRONG_CREDENTIALS))?;
+
+    let lookup = username.as_str().to_owned();
+    let user = state
+        .db
+        .run(move |conn| Ok(users::find_by_username(conn, &lookup)?))
+        .await?;
+    let stored = user.as_ref().map(|user| user.password_hash.clone());
+    let user = match (auth::verify_password(password, stored).await?, user) {
+        (true, Some(user)) => user,
+        _ => {
+            tracing::info!(username = username.as_str(), "failed login");
+            return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
+        }
+    };
+
+    let (token, token_hash) = auth::new_token()?;
+    let ttl = state.session_ttl;
+    let expires_at = Utc::now()
+        + chrono::Duration::from_std(ttl).map_err(|error| {
+            ApiError::Internal(anyhow::anyhow!("session TTL out of range: {error}"))
+        })?;
+    let user_id = user.id;
+    state
+        .db
+        .run(move |conn| {
+            sessions::delete_expired(conn)?;
+            sessions::insert(
+                conn,
+                &NewSession {
+                    token_hash: &token_hash,
+                    user_id,
+                    expires_at,
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(username = %user.username, "signed in");
+    Ok(HttpResponse::Created()
+        .cookie(auth::session_cookie(&token, ttl, state.secure_cookies))
+        .json(Session {
+            token,
+            expires_at,
+            username: user.username,
+        }))
+}
+
+/// Log out
+///
+/// Ends the session this request was made with and clears the cookie.
+#[utoipa::path(delete, path = "/api/sessions/current", tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_current_session(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .db
+        .run(move |conn| Ok(sessions::delete(conn, &user.token_hash)?))
+        .await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(auth::expired_session_cookie(state.secure_cookies))
+        .finish())
+}

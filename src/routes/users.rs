@@ -1,0 +1,69 @@
+use actix_web::{HttpResponse, web};
+
+use crate::auth::{self, CurrentUser};
+use crate::db::users::{self, NewUser};
+use crate::domain::{Checker, Password, Username};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::models::{Credentials, User};
+use crate::startup::AppState;
+
+/// Register a new user
+///
+/// Usernames are unique regardless of case. Registering does not sign in: create a session next.
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials, responses(
+    (status = 201, description = "The user was registered", body = User),
+    (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+    (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    Json(body): Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    let mut checker = Checker::default();
+    let username = checker.check(Username::parse("username", body.username));
+    let password = checker.check(Password::parse("password", body.password));
+    let (username, password) = checker.finish(username.zip(password))?;
+    let password_hash = auth::hash_password(password).await?;
+    let user = state
+        .db
+        .run(move |conn| {
+            Ok(users::insert(
+                conn,
+                &NewUser {
+                    username: username.as_str(),
+                    password_hash: &password_hash,
+                },
+            )?)
+        })
+        .await?;
+    tracing::info!(username = %user.username, "user registered");
+    Ok(HttpResponse::Created().json(User {
+        username: user.username,
+        created_at: user.created_at,
+    }))
+}
+
+/// Who am I
+#[utoipa::path(get, path = "/api/users/me", tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = User),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn read_current_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<User>, ApiError> {
+    let row = state
+        .db
+        .run(move |conn| Ok(users::find(conn, user.id)?))
+        .await?;
+    Ok(web::Json(User {
+        username: row.username,
+        created_at: row.created_at,
+    }))
+}

@@ -1,0 +1,179 @@
+//! Builds the application the same way for `main`, the tests and the benchmarks.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::{Method, header};
+use actix_web::middleware::{Condition, ErrorHandlers};
+use actix_web::{App, HttpServer, web};
+use anyhow::{Context, Result, bail};
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::{Config, DatabaseConfig};
+use crate::db::cluster::{Cluster, ClusterOptions};
+use crate::db::{Db, migrations};
+use crate::{extract, openapi, routes};
+
+/// The database the private cluster serves Parley from.
+const DATABASE_NAME: &str = "parley";
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub session_ttl: Duration,
+    pub secure_cookies: bool,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    cluster: Option<Cluster>,
+}
+
+impl Application {
+    /// Opens the database (starting the private cluster if no URL is configured), applies
+    /// migrations, and binds the listener. The server runs once `run_until_stopped` is
+    /// awaited.
+    pub async fn build(config: Config) -> Result<Self> {
+        for origin in &config.cors_origins {
+            check_origin(origin)?;
+        }
+        let (database_url, cluster) = open_database(&config.database).await?;
+        let url = database_url.clone();
+        tokio::task::spawn_blocking(move || migrations::run(&url)).await??;
+
+        let state = web::Data::new(AppState {
+            db: Db::new(
+                &database_url,
+                config.database.db_pool_size,
+                config.database.db_timeout,
+            ),
+            session_ttl: config.session_ttl,
+            secure_cookies: config.secure_cookies,
+        });
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("could not listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let spec = openapi::spec();
+        let origins = config.cors_origins.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(extract::query_config())
+                .app_data(extract::path_config())
+                .wrap(
+                    ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors),
+                )
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(TracingLogger::default())
+                .configure(routes::configure)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
+                .default_service(web::to(routes::fallback::not_found))
+        })
+        .listen(listener)?
+        // main decides when to stop (see `handle`), so that streams can be closed first.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .run();
+        tracing::info!("listening on http://{address}");
+        Ok(Self {
+            port: address.port(),
+            server,
+            cluster,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server: `handle().stop(true)` lets in-flight requests finish.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then stops the private cluster if this process started it.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        self.server.await?;
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the migrations, starting and stopping the private cluster if needed.
+pub async fn migrate(config: &DatabaseConfig) -> Result<()> {
+    let (url, cluster) = open_database(config).await?;
+    tokio::task::spawn_blocking(move || {
+        migrations::run(&url)?;
+        cluster.map(Cluster::stop).transpose()
+    })
+    .await??;
+    Ok(())
+}
+
+async fn open_database(config: &DatabaseConfig) -> Result<(String, Option<Cluster>)> {
+    if let Some(url) = &config.database_url {
+        return Ok((url.clone(), None));
+    }
+    let dir = config.data_dir.clone();
+    let options = ClusterOptions {
+        bin_dir: config.pg_bin_dir.clone(),
+        ..ClusterOptions::default()
+    };
+    let cluster = tokio::task::spawn_blocking(move || -> Result<Cluster> {
+        let cluster = Cluster::start(&dir, &options)?;
+        cluster.ensure_database(DATABASE_NAME)?;
+        Ok(cluster)
+    })
+    .await??;
+    Ok((cluster.url(DATABASE_NAME), Some(cluster)))
+}
+
+/// Browsers on the listed origins may call the API with credentials; others get no CORS
+/// headers (and so no access), but their requests are not rejected outright because
+/// same-origin pages also send `Origin`.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER])
+        .supports_credentials()
+        .max_age(3600)
+        .block_on_origin_mismatch(false)
+}
+
+fn check_origin(origin: &str) -> Result<()> {
+    let uri: actix_web::http::Uri = origin
+        .parse()
+        .with_context(|| format!("--cors-origin {origin:?} is not a URL"))?;
+    let plain = matches!(uri.scheme_str(), Some("http" | "https"))
+        && uri.authority().is_some()
+        && matches!(uri.path(), "" | "/")
+        && uri.query().is_none()
+        && !origin.ends_with('/');
+    if !plain {
+        bail!(
+            "--cors-origin {origin:?} must be an origin such as https://app.example.com (scheme, host, optional port; no path)"
+        );
+    }
+    Ok(())
+}
