@@ -83,6 +83,10 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
                 let path = error.path().to_string();
+                // serde lets a struct be written as an array; that is never what a client meant.
+                if path.starts_with('[') || body.trim_ascii_start().starts_with(b"[") {
+                    return ApiError::invalid("body", "must be a JSON object");
+                }
                 let field = if path == "." {
                     named_field(&message).unwrap_or("body").to_owned()
                 } else {

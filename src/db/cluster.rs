@@ -429,7 +429,9 @@ pub fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf> {
             return Ok(dir.to_owned());
         }
         bail!(
-            "--pg-bin-dir {} does not contain initdb and postgres",
+            "--pg-bin-dir {} does not contain the PostgreSQL server programs initdb and postgres; \
+             point it at their directory (Debian: /usr/lib/postgresql/<version>/bin), or use an \
+             existing database with --database-url / DATABASE_URL",
             dir.display()
         );
     }
@@ -451,7 +453,7 @@ pub fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf> {
             Some((version, entry.path().join("bin")))
         })
         .collect();
-    debian.sort_by(|a, b| b.0.cmp(&a.0));
+    debian.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     on_path
         .into_iter()
         .chain(from_pg_config)

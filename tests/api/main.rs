@@ -1,0 +1,10 @@
+//! Integration tests: the real HTTP stack against real PostgreSQL, one database per test.
+//! One binary with modules, so the throwaway cluster starts once per run.
+
+mod bad_input;
+mod embedded;
+mod health;
+mod helpers;
+mod notes;
+mod openapi;
+mod users;

@@ -1,0 +1,262 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn create_read_update_delete_a_note() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+
+    let created = app
+        .create_note(&token, "shopping", "Shopping", "milk")
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(
+        header(&created, "location").as_deref(),
+        Some("/api/notes/shopping")
+    );
+    assert_eq!(header(&created, "etag").as_deref(), Some("\"1\""));
+    let note: Value = created.json().await.expect("JSON");
+    assert_eq!(note["key"], "shopping");
+    assert_eq!(note["author"], "alice");
+    assert_eq!(note["version"], 1);
+
+    let read = app.get("/api/notes/shopping").await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(header(&read, "etag").as_deref(), Some("\"1\""));
+    let read: Value = read.json().await.expect("JSON");
+    assert_eq!(read, note);
+
+    let updated = app
+        .request(Method::PUT, "/api/notes/shopping", Some(&token))
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "Groceries", "body": "milk, eggs"}))
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(header(&updated, "etag").as_deref(), Some("\"2\""));
+    let updated: Value = updated.json().await.expect("JSON");
+    assert_eq!(updated["title"], "Groceries");
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["created_at"], note["created_at"]);
+
+    let deleted = app
+        .request(Method::DELETE, "/api/notes/shopping", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.get("/api/notes/shopping").await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    let again = app
+        .request(Method::DELETE, "/api/notes/shopping", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_problem(again, StatusCode::NOT_FOUND, "not-found").await;
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    app.create_note(&token, "plan", "Plan", "v1").await;
+    let first = app
+        .request(Method::PUT, "/api/notes/plan", Some(&token))
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "Plan", "body": "v2"}))
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(first.status(), StatusCode::OK);
+
+    // A second writer who also read version 1 loses, and learns why.
+    let stale = app
+        .request(Method::PUT, "/api/notes/plan", Some(&token))
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "Plan", "body": "lost update"}))
+        .send()
+        .await
+        .expect("update");
+    assert_problem(
+        stale,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+    )
+    .await;
+    let stale_delete = app
+        .request(Method::DELETE, "/api/notes/plan", Some(&token))
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .expect("delete");
+    assert_problem(
+        stale_delete,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+    )
+    .await;
+
+    let note: Value = app.get("/api/notes/plan").await.json().await.expect("JSON");
+    assert_eq!(note["body"], "v2");
+    assert_eq!(note["version"], 2);
+
+    // Without If-Match the update is unconditional.
+    let blind = app
+        .send_json(
+            Method::PUT,
+            "/api/notes/plan",
+            Some(&token),
+            &json!({"title": "Plan", "body": "v3"}),
+        )
+        .await;
+    assert_eq!(blind.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn if_none_match_answers_not_modified_until_the_note_changes() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    app.create_note(&token, "cached", "Cached", "").await;
+    let unchanged = app
+        .client
+        .get(app.url("/api/notes/cached"))
+        .header("if-none-match", "\"1\"")
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    app.send_json(
+        Method::PUT,
+        "/api/notes/cached",
+        Some(&token),
+        &json!({"title": "New", "body": ""}),
+    )
+    .await;
+    let changed = app
+        .client
+        .get(app.url("/api/notes/cached"))
+        .header("if-none-match", "\"1\"")
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(changed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_the_author_may_change_a_note() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let mallory = app.signed_in("mallory").await;
+    app.create_note(&alice, "mine", "Mine", "hands off").await;
+
+    let update = app
+        .send_json(
+            Method::PUT,
+            "/api/notes/mine",
+            Some(&mallory),
+            &json!({"title": "Mallory's", "body": ""}),
+        )
+        .await;
+    assert_problem(update, StatusCode::FORBIDDEN, "forbidden").await;
+    let delete = app
+        .request(Method::DELETE, "/api/notes/mine", Some(&mallory))
+        .send()
+        .await
+        .expect("delete");
+    assert_problem(delete, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let note: Value = app.get("/api/notes/mine").await.json().await.expect("JSON");
+    assert_eq!(note["title"], "Mine");
+    assert_eq!(note["version"], 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_key_conflicts_and_keeps_the_original() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    assert_eq!(
+        app.create_note(&alice, "taken", "First", "").await.status(),
+        StatusCode::CREATED
+    );
+    assert_problem(
+        app.create_note(&bob, "taken", "Second", "").await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let note: Value = app
+        .get("/api/notes/taken")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(note["author"], "alice");
+}
+
+#[tokio::test]
+async fn writes_need_a_session_and_reads_do_not() {
+    let app = spawn_app().await;
+    let anonymous = app
+        .send_json(
+            Method::POST,
+            "/api/notes",
+            None,
+            &json!({"key": "anon", "title": "Anon", "body": ""}),
+        )
+        .await;
+    assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(app.all_note_keys().await.is_empty());
+    assert_eq!(app.get("/api/notes").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn lists_page_through_every_note_in_key_order() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let keys = ["e", "a", "d", "b", "c"];
+    for key in keys {
+        assert_eq!(
+            app.create_note(&token, key, key, "body").await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/notes?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page: Value = app.get(&path).await.json().await.expect("page");
+        pages += 1;
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        for item in items {
+            assert!(item.get("body").is_none(), "lists leave bodies out");
+            assert_eq!(item["author"], "alice");
+            seen.push(item["key"].as_str().expect("key").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/notes?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    let default_page: Value = app.get("/api/notes").await.json().await.expect("page");
+    assert_eq!(default_page["items"].as_array().map(Vec::len), Some(5));
+    assert!(default_page.get("next_cursor").is_none());
+}

@@ -1,0 +1,206 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+
+#[tokio::test]
+async fn register_then_log_in_with_a_bearer_token() {
+    let app = spawn_app().await;
+    let response = app.register("alice").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.expect("JSON");
+    assert_eq!(user["username"], "alice");
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+
+    let response = app.login("alice").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.starts_with("parley_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session: Value = response.json().await.expect("JSON");
+    let token = session["token"].as_str().expect("token");
+    assert!(session["expires_at"].is_string());
+
+    let me: Value = app
+        .request(Method::GET, "/api/users/me", Some(token))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["username"], "alice");
+}
+
+#[tokio::test]
+async fn the_session_cookie_alone_signs_requests_in() {
+    let app = spawn_app().await;
+    app.register("carol").await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let response = browser
+        .post(app.url("/api/sessions"))
+        .json(&json!({"username": "carol", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let me = browser
+        .get(app.url("/api/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+    let created = browser
+        .post(app.url("/api/notes"))
+        .json(&json!({"key": "from-cookie", "title": "Cookie", "body": ""}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let logout = browser
+        .delete(app.url("/api/sessions/current"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let me = browser
+        .get(app.url("/api/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn usernames_are_unique_regardless_of_case() {
+    let app = spawn_app().await;
+    assert_eq!(app.register("alice").await.status(), StatusCode::CREATED);
+    assert_problem(
+        app.register("alice").await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_problem(
+        app.register("ALICE").await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    // and logging in is case-insensitive too
+    assert_eq!(app.login("Alice").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+    let wrong = app
+        .send_json(
+            Method::POST,
+            "/api/sessions",
+            None,
+            &json!({"username": "alice", "password": "not the password"}),
+        )
+        .await;
+    let wrong = assert_problem(wrong, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let unknown = assert_problem(
+        app.login("nobody").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    let malformed = app
+        .send_json(
+            Method::POST,
+            "/api/sessions",
+            None,
+            &json!({"username": "a b", "password": PASSWORD}),
+        )
+        .await;
+    assert_problem(malformed, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_session_are_refused() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/api/users/me").await;
+    assert_eq!(
+        anonymous
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    let forged = app
+        .request(Method::GET, "/api/users/me", Some("not-a-token"))
+        .send()
+        .await
+        .expect("me");
+    assert_problem(forged, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    let basic = app
+        .client
+        .get(app.url("/api/users/me"))
+        .header("authorization", "Basic YWxpY2U6cGFzc3dvcmQ=")
+        .send()
+        .await
+        .expect("me");
+    assert_problem(basic, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn logging_out_revokes_the_token() {
+    let app = spawn_app().await;
+    let token = app.signed_in("dave").await;
+    let other = {
+        let response = app.login("dave").await;
+        let body: Value = response.json().await.expect("JSON");
+        body["token"].as_str().expect("token").to_owned()
+    };
+    let logout = app
+        .request(Method::DELETE, "/api/sessions/current", Some(&token))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let cleared = logout
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        cleared.contains("Max-Age=0"),
+        "cookie not cleared: {cleared}"
+    );
+
+    let me = app
+        .request(Method::GET, "/api/users/me", Some(&token))
+        .send()
+        .await
+        .expect("me");
+    assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // Only that session ended: the user's other session still works.
+    let me = app
+        .request(Method::GET, "/api/users/me", Some(&other))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+}
