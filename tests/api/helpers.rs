@@ -122,12 +122,18 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with settings changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, database) = tokio::task::spawn_blocking(create_test_database)
         .await
         .expect("create a test database");
-    let mut config = Config::for_database(database_url.clone());
+    let mut config = Config::for_database(database_url);
     config.listen = "127.0.0.1:0".parse().expect("address");
     config.database.db_pool_size = 4;
+    configure(&mut config);
     let app = Application::build(config).await.expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();

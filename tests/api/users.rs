@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn register_then_log_in_with_a_bearer_token() {
@@ -203,4 +203,19 @@ async fn logging_out_revokes_the_token() {
         .await
         .expect("me");
     assert_eq!(me.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn expired_sessions_are_refused() {
+    // A zero lifetime makes every session expire the moment it is created.
+    let app = spawn_app_with(|config| config.session_ttl = std::time::Duration::ZERO).await;
+    app.register("erin").await;
+    let session: Value = app.login("erin").await.json().await.expect("JSON");
+    let token = session["token"].as_str().expect("token");
+    let me = app
+        .request(Method::GET, "/api/users/me", Some(token))
+        .send()
+        .await
+        .expect("me");
+    assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
