@@ -15,6 +15,13 @@ pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiE
     )))
 }
 
+/// The Swagger UI lives at `/docs/`; its relative asset links need the trailing slash.
+pub async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
 /// Rewrites any error response that is not already problem+json (actix's own 404s, 413s,
 /// and the like) into one, so clients handle a single error format.
 pub fn problem_for_bare_errors<B>(

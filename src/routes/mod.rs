@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(notes::list_notes))
                 .route(web::post().to(notes::create_note)),
         )
+        .service(resource("/docs", "GET").route(web::get().to(fallback::docs_redirect)))
         .service(
             resource("/api/notes/{key}", "GET, PUT, DELETE")
                 .route(web::get().to(notes::read_note))
