@@ -76,6 +76,17 @@ fn too_large() -> ApiError {
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object; serde would also accept a struct written as an
+    // array, and would name Rust types in its complaint about a bare string or number.
+    let first = body.trim_ascii_start().first();
+    if first.is_some()
+        && first != Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok()
+    {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".to_owned(),
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let inner = error.inner();
@@ -83,10 +94,6 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
                 let path = error.path().to_string();
-                // serde lets a struct be written as an array; that is never what a client meant.
-                if path.starts_with('[') || body.trim_ascii_start().starts_with(b"[") {
-                    return ApiError::invalid("body", "must be a JSON object");
-                }
                 let field = if path == "." {
                     named_field(&message).unwrap_or("body").to_owned()
                 } else {
@@ -147,7 +154,6 @@ mod tests {
             "from"
         );
         assert_eq!(field_of(parse(br#"{"title": "a", "count": 300}"#)), "count");
-        assert_eq!(field_of(parse(br#"[1]"#)), "body");
     }
 
     #[test]
@@ -157,5 +163,11 @@ mod tests {
             Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(parse::<Pair>(b""), Err(ApiError::BadRequest(_))));
+        for not_an_object in [&b"[\"a\", 1]"[..], b"\"text\"", b"42", b"null"] {
+            assert!(matches!(
+                parse::<Pair>(not_an_object),
+                Err(ApiError::BadRequest(_))
+            ));
+        }
     }
 }

@@ -19,7 +19,8 @@ pub struct Note {
     pub author: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Starts at 1 and grows by one on every update; also the note's `ETag`.
+    /// Starts at 1 and grows by one on every update. (The `ETag` header combines it with
+    /// the creation time, so a re-created note never reuses a tag.)
     #[schema(example = 1)]
     pub version: i64,
 }

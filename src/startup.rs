@@ -76,7 +76,7 @@ impl Application {
         .listen(listener)?
         // main decides when to stop (see `handle`), so that streams can be closed first.
         .disable_signals()
-        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .shutdown_timeout(config.shutdown_timeout.as_millis().div_ceil(1000) as u64)
         .run();
         tracing::info!("listening on http://{address}");
         Ok(Self {

@@ -464,7 +464,7 @@ pub fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf> {
                 "the PostgreSQL server programs (initdb, postgres) were not found on PATH, by \
                  `pg_config --bindir`, or under /usr/lib/postgresql/*/bin.\n\
                  Either install them (Debian/Ubuntu: `apt-get install postgresql`; Fedora: \
-                 `dnf install postgresql-server`; macOS: `brew install postgresql`), or point \
+                 `dnf install postgresql-server`), or point \
                  Parley at them with --pg-bin-dir, or use an existing database with \
                  --database-url / DATABASE_URL=postgres://user@host/dbname"
             )

@@ -4,7 +4,7 @@ use chrono::Utc;
 use crate::auth::{self, CurrentUser};
 use crate::db::sessions::{self, NewSession};
 use crate::db::users;
-use crate::domain::{Checker, Password, Username};
+use crate::domain::{Password, Username};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
 use crate::models::{Credentials, Session};
@@ -23,18 +23,17 @@ const WRONG_CREDENTIALS: &str = "the username or password is wrong";
     (status = 401, description = "The username or password is wrong", body = Problem, content_type = "application/problem+json"),
     (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "A field has the wrong type", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_session(
     state: web::Data<AppState>,
     Json(body): Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    // A malformed username cannot belong to anyone: answer as for a wrong password.
-    let mut checker = Checker::default();
-    let password = checker.check(Password::parse("password", body.password));
-    let password = checker.finish(password)?;
-    let username = Username::parse("username", body.username)
-        .map_err(|_| ApiError::Unauthorized(WRONG_CREDENTIALS))?;
+    // A malformed username or password cannot belong to anyone: answer as for a wrong one.
+    let (username, password) = Username::parse("username", body.username)
+        .ok()
+        .zip(Password::parse("password", body.password).ok())
+        .ok_or(ApiError::Unauthorized(WRONG_CREDENTIALS))?;
 
     let lookup = username.as_str().to_owned();
     let user = state

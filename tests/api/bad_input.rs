@@ -86,9 +86,16 @@ fn cases() -> Vec<Case> {
             "JSON array instead of object",
             M::POST,
             "/api/notes",
-            "[1, 2]",
+            r#"["k", "t", "b"]"#,
         )
-        .field("body"),
+        .status(S::BAD_REQUEST, "bad-request"),
+        case(
+            "JSON string instead of object",
+            M::POST,
+            "/api/users",
+            r#""alice""#,
+        )
+        .status(S::BAD_REQUEST, "bad-request"),
         case(
             "title of the wrong type",
             M::POST,

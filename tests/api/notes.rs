@@ -24,7 +24,8 @@ async fn create_read_update_delete_a_note() {
         header(&created, "location").as_deref(),
         Some("/api/notes/shopping")
     );
-    assert_eq!(header(&created, "etag").as_deref(), Some("\"1\""));
+    let first_tag = header(&created, "etag").expect("an ETag");
+    assert!(first_tag.starts_with("\"1-"), "{first_tag}");
     let note: Value = created.json().await.expect("JSON");
     assert_eq!(note["key"], "shopping");
     assert_eq!(note["author"], "alice");
@@ -32,19 +33,20 @@ async fn create_read_update_delete_a_note() {
 
     let read = app.get("/api/notes/shopping").await;
     assert_eq!(read.status(), StatusCode::OK);
-    assert_eq!(header(&read, "etag").as_deref(), Some("\"1\""));
+    assert_eq!(header(&read, "etag"), Some(first_tag.clone()));
     let read: Value = read.json().await.expect("JSON");
     assert_eq!(read, note);
 
     let updated = app
         .request(Method::PUT, "/api/notes/shopping", Some(&token))
-        .header("if-match", "\"1\"")
+        .header("if-match", &first_tag)
         .json(&json!({"title": "Groceries", "body": "milk, eggs"}))
         .send()
         .await
         .expect("update");
     assert_eq!(updated.status(), StatusCode::OK);
-    assert_eq!(header(&updated, "etag").as_deref(), Some("\"2\""));
+    let second_tag = header(&updated, "etag").expect("an ETag");
+    assert!(second_tag.starts_with("\"2-"), "{second_tag}");
     let updated: Value = updated.json().await.expect("JSON");
     assert_eq!(updated["title"], "Groceries");
     assert_eq!(updated["version"], 2);
@@ -74,10 +76,11 @@ async fn create_read_update_delete_a_note() {
 async fn a_stale_if_match_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let token = app.signed_in("alice").await;
-    app.create_note(&token, "plan", "Plan", "v1").await;
+    let created = app.create_note(&token, "plan", "Plan", "v1").await;
+    let v1 = header(&created, "etag").expect("an ETag");
     let first = app
         .request(Method::PUT, "/api/notes/plan", Some(&token))
-        .header("if-match", "\"1\"")
+        .header("if-match", &v1)
         .json(&json!({"title": "Plan", "body": "v2"}))
         .send()
         .await
@@ -87,7 +90,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     // A second writer who also read version 1 loses, and learns why.
     let stale = app
         .request(Method::PUT, "/api/notes/plan", Some(&token))
-        .header("if-match", "\"1\"")
+        .header("if-match", &v1)
         .json(&json!({"title": "Plan", "body": "lost update"}))
         .send()
         .await
@@ -100,7 +103,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     .await;
     let stale_delete = app
         .request(Method::DELETE, "/api/notes/plan", Some(&token))
-        .header("if-match", "\"1\"")
+        .header("if-match", &v1)
         .send()
         .await
         .expect("delete");
@@ -131,11 +134,12 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
 async fn if_none_match_answers_not_modified_until_the_note_changes() {
     let app = spawn_app().await;
     let token = app.signed_in("alice").await;
-    app.create_note(&token, "cached", "Cached", "").await;
+    let created = app.create_note(&token, "cached", "Cached", "").await;
+    let tag = header(&created, "etag").expect("an ETag");
     let unchanged = app
         .client
         .get(app.url("/api/notes/cached"))
-        .header("if-none-match", "\"1\"")
+        .header("if-none-match", &tag)
         .send()
         .await
         .expect("read");
@@ -150,7 +154,7 @@ async fn if_none_match_answers_not_modified_until_the_note_changes() {
     let changed = app
         .client
         .get(app.url("/api/notes/cached"))
-        .header("if-none-match", "\"1\"")
+        .header("if-none-match", &tag)
         .send()
         .await
         .expect("read");
@@ -259,4 +263,30 @@ async fn lists_page_through_every_note_in_key_order() {
     let default_page: Value = app.get("/api/notes").await.json().await.expect("page");
     assert_eq!(default_page["items"].as_array().map(Vec::len), Some(5));
     assert!(default_page.get("next_cursor").is_none());
+}
+
+#[tokio::test]
+async fn a_tag_from_a_deleted_note_does_not_match_its_successor() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let old = app.create_note(&token, "reused", "Old", "").await;
+    let old_tag = header(&old, "etag").expect("an ETag");
+    app.request(Method::DELETE, "/api/notes/reused", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    app.create_note(&token, "reused", "New", "").await;
+    let stale = app
+        .request(Method::PUT, "/api/notes/reused", Some(&token))
+        .header("if-match", &old_tag)
+        .json(&json!({"title": "Overwrite", "body": ""}))
+        .send()
+        .await
+        .expect("update");
+    assert_problem(
+        stale,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+    )
+    .await;
 }

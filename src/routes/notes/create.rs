@@ -56,6 +56,6 @@ pub async fn create_note(
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, url))
-        .insert_header((header::ETAG, etag(note.version)))
+        .insert_header((header::ETAG, etag(note.version, note.created_at)))
         .json(note))
 }

@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::key_from_path;
-use super::preconditions::{check_if_match, listed_tags};
+use super::preconditions::{check_if_match, etag, listed_tags};
 use crate::auth::CurrentUser;
 use crate::db::notes;
 use crate::db::outbox::Change;
@@ -42,7 +42,10 @@ pub async fn delete_note(
             if current.author_id != user.id {
                 return Err(ApiError::Forbidden("only the note's author may delete it"));
             }
-            check_if_match(if_match.as_deref(), current.version)?;
+            check_if_match(
+                if_match.as_deref(),
+                &etag(current.version, current.created_at),
+            )?;
             notes::delete(conn, key.as_str())?;
             outbox.record(Change::NoteDeleted {
                 key: key.into_string(),

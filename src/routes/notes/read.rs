@@ -36,8 +36,8 @@ pub async fn read_note(
             notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))
         })
         .await?;
-    let tag = etag(note.version);
-    if is_not_modified(if_none_match.as_deref(), note.version) {
+    let tag = etag(note.version, note.created_at);
+    if is_not_modified(if_none_match.as_deref(), &tag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .finish());

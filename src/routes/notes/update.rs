@@ -55,7 +55,10 @@ pub async fn update_note(
             if current.author_id != user.id {
                 return Err(ApiError::Forbidden("only the note's author may change it"));
             }
-            check_if_match(if_match.as_deref(), current.version)?;
+            check_if_match(
+                if_match.as_deref(),
+                &etag(current.version, current.created_at),
+            )?;
             let row = notes::update(
                 conn,
                 key.as_str(),
@@ -68,6 +71,6 @@ pub async fn update_note(
         })
         .await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(note.version)))
+        .insert_header((header::ETAG, etag(note.version, note.created_at)))
         .json(note))
 }
