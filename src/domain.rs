@@ -149,6 +149,93 @@ impl NoteBody {
     }
 }
 
+/// A namespace: `notes`, `chat`, …: `[a-z0-9][a-z0-9_-]{0,63}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Namespace(String);
+
+impl Namespace {
+    /// Comments on note `k` live in room `k` of this namespace.
+    pub const NOTES: &'static str = "notes";
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        let mut chars = value.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !first_ok || !rest_ok || value.len() > 64 {
+            return Err(FieldError::new(
+                field,
+                "must be 1 to 64 characters from a-z, 0-9, `_` and `-`, starting with a letter or digit",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_notes(&self) -> bool {
+        self.0 == Self::NOTES
+    }
+}
+
+/// A room: any text of 1–200 characters without control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Room(String);
+
+impl Room {
+    pub const MAX: usize = 200;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        let len = value.chars().count();
+        if len == 0 || len > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be 1 to {} characters long", Self::MAX),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message's text: 1–1024 characters, not only white space.
+#[derive(Debug, Clone)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub const MAX: usize = 1024;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        if value.trim().is_empty() {
+            return Err(FieldError::new(field, "must not be empty"));
+        }
+        if value.chars().count() > Self::MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters long", Self::MAX),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// Collects every field error of a request, so the client learns all of them at once.
 #[derive(Default)]
 pub struct Checker(Vec<FieldError>);
@@ -197,6 +284,24 @@ mod tests {
         assert!(NoteTitle::parse("t", "é".repeat(201)).is_err());
         assert!(NoteBody::parse("b", String::new()).is_ok());
         assert!(NoteBody::parse("b", "x".repeat(50_001)).is_err());
+    }
+
+    #[test]
+    fn namespaces_rooms_and_messages() {
+        assert!(Namespace::parse("n", "chat-2_x".into()).is_ok());
+        for bad in ["", "Chat", "-chat", "a/b", &"n".repeat(65)] {
+            assert!(
+                Namespace::parse("n", bad.into()).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(Room::parse("r", "general / 日本 🎉".into()).is_ok());
+        for bad in ["", "a\nb", &"r".repeat(201)] {
+            assert!(Room::parse("r", bad.into()).is_err(), "{bad:?} accepted");
+        }
+        assert!(MessageText::parse("m", "é".repeat(1024)).is_ok());
+        assert!(MessageText::parse("m", "é".repeat(1025)).is_err());
+        assert!(MessageText::parse("m", " \n ".into()).is_err());
     }
 
     #[test]

@@ -122,3 +122,66 @@ pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
 }
+
+/// A comment on a note, or a line in a chat room.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Message {
+    #[schema(example = 42)]
+    pub id: i64,
+    /// The author's username: always the signed-in user who posted it.
+    #[schema(example = "alice")]
+    pub from: String,
+    #[schema(example = "notes")]
+    pub namespace: String,
+    #[schema(example = "shopping")]
+    pub room: String,
+    #[schema(example = "milk?")]
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of messages, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// Pass as `cursor` to get older messages; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The text of a new or edited message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    /// 1–1024 characters, not only white space.
+    #[schema(example = "milk?", min_length = 1, max_length = 1024)]
+    pub message: String,
+}
+
+/// The payload of `note.created` and `note.updated` events is the [`Note`]; this is the
+/// payload of `note.deleted`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeletedNote {
+    #[schema(example = "shopping")]
+    pub key: String,
+}
+
+/// The payload of `message.deleted`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeletedMessage {
+    #[schema(example = 42)]
+    pub id: i64,
+    #[schema(example = "notes")]
+    pub namespace: String,
+    #[schema(example = "shopping")]
+    pub room: String,
+}
+
+/// The payload of the `ready` and `reset` stream events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StreamMarker {
+    /// The log position the stream has reached.
+    #[schema(example = "7412-93")]
+    pub position: String,
+}

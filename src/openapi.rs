@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{health, notes, sessions, users};
+use crate::routes::{health, messages, notes, sessions, streams, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,11 +24,29 @@ use crate::routes::{health, notes, sessions, users};
         notes::read_note,
         notes::update_note,
         notes::delete_note,
+        messages::list_messages,
+        messages::create_message,
+        messages::read_message,
+        messages::update_message,
+        messages::delete_message,
+        streams::stream_room_events,
+        streams::stream_namespace_events,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::events::EventType,
+        crate::models::Note,
+        crate::models::DeletedNote,
+        crate::models::Message,
+        crate::models::DeletedMessage,
+        crate::models::StreamMarker,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "notes", description = "Notes: titled texts with a key, edited by their author"),
+        (name = "messages", description = "Comments on notes (namespace `notes`, room = note key) and chat messages in any namespace and room"),
+        (name = "streams", description = "Server-Sent Events: every change, live, with resume by `Last-Event-ID`"),
         (name = "users", description = "Registration and the signed-in user"),
         (name = "sessions", description = "Logging in and out"),
         (name = "ops", description = "Health checks for load balancers and orchestrators"),

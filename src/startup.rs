@@ -1,6 +1,7 @@
 //! Builds the application the same way for `main`, the tests and the benchmarks.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -14,7 +15,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{Cluster, ClusterOptions};
-use crate::db::{Db, migrations};
+use crate::db::{Db, events, migrations};
+use crate::events::hub::Hub;
+use crate::events::reader::Reader;
 use crate::{extract, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -23,14 +26,38 @@ const DATABASE_NAME: &str = "parley";
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    pub hub: Arc<Hub>,
     pub session_ttl: Duration,
     pub secure_cookies: bool,
+    pub sse_keep_alive: Duration,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    hub: Arc<Hub>,
+    reader: Reader,
     cluster: Option<Cluster>,
+}
+
+/// Stops a running application: event streams end first (so clients reconnect
+/// elsewhere at once), then the server finishes in-flight requests.
+#[derive(Clone)]
+pub struct AppHandle {
+    server: ServerHandle,
+    hub: Arc<Hub>,
+}
+
+impl AppHandle {
+    pub fn stop(&self, graceful: bool) -> impl std::future::Future<Output = ()> + use<> {
+        self.hub.close();
+        self.server.stop(graceful)
+    }
+
+    /// How many event streams are open (for tests and metrics).
+    pub fn open_streams(&self) -> usize {
+        self.hub.subscriber_count()
+    }
 }
 
 impl Application {
@@ -45,14 +72,25 @@ impl Application {
         let url = database_url.clone();
         tokio::task::spawn_blocking(move || migrations::run(&url)).await??;
 
+        let db = Db::new(
+            &database_url,
+            config.database.db_pool_size,
+            config.database.db_timeout,
+        );
+        let head = db.run(|conn| Ok(events::head(conn)?)).await?;
+        let hub = Hub::new(head);
+        let reader = Reader::start(
+            db.clone(),
+            Arc::clone(&hub),
+            database_url.clone(),
+            config.retention,
+        );
         let state = web::Data::new(AppState {
-            db: Db::new(
-                &database_url,
-                config.database.db_pool_size,
-                config.database.db_timeout,
-            ),
+            db,
+            hub: Arc::clone(&hub),
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
+            sse_keep_alive: config.sse_keep_alive,
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -82,6 +120,8 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
+            hub,
+            reader,
             cluster,
         })
     }
@@ -90,14 +130,19 @@ impl Application {
         self.port
     }
 
-    /// Stops the server: `handle().stop(true)` lets in-flight requests finish.
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> AppHandle {
+        AppHandle {
+            server: self.server.handle(),
+            hub: Arc::clone(&self.hub),
+        }
     }
 
-    /// Serves until stopped, then stops the private cluster if this process started it.
+    /// Serves until stopped, then stops the event reader and the private cluster if this
+    /// process started it.
     pub async fn run_until_stopped(self) -> Result<()> {
         self.server.await?;
+        self.hub.close();
+        self.reader.stop();
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop()).await??;
         }
@@ -155,7 +200,12 @@ fn cors(origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
             header::HeaderName::from_static("last-event-id"),
         ])
-        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("stream-position"),
+        ])
         .supports_credentials()
         .max_age(3600)
         .block_on_origin_mismatch(false)

@@ -3,6 +3,8 @@
 //! threads that serve requests.
 
 pub mod cluster;
+pub mod events;
+pub mod messages;
 pub mod migrations;
 pub mod notes;
 pub mod outbox;

@@ -77,6 +77,26 @@ pub fn lock(conn: &mut PgConnection, key: &str) -> QueryResult<Option<NoteRow>> 
         .optional()
 }
 
+/// Whether the note exists, holding a share lock on it until the transaction ends so it
+/// cannot be deleted meanwhile.
+pub fn lock_shared(conn: &mut PgConnection, key: &str) -> QueryResult<bool> {
+    notes::table
+        .filter(notes::key.eq(key))
+        .select(notes::key)
+        .for_key_share()
+        .first::<String>(conn)
+        .optional()
+        .map(|found| found.is_some())
+}
+
+pub fn find_author(conn: &mut PgConnection, key: &str) -> QueryResult<Option<i64>> {
+    notes::table
+        .find(key)
+        .select(notes::author_id)
+        .first(conn)
+        .optional()
+}
+
 /// Up to `limit` notes with keys after `after`, in key order.
 pub fn list(
     conn: &mut PgConnection,

@@ -1,6 +1,38 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    event_log_floor (singleton) {
+        singleton -> Bool,
+        xid -> Int8,
+        id -> Int8,
+    }
+}
+
+diesel::table! {
+    events (xid, id) {
+        xid -> Int8,
+        id -> Int8,
+        namespace -> Text,
+        room -> Text,
+        event_type -> Text,
+        data -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        namespace -> Text,
+        room -> Text,
+        author_id -> Int8,
+        message -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notes (key) {
         key -> Text,
         title -> Text,
@@ -30,7 +62,15 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(notes -> users (author_id));
 diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(notes, sessions, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    event_log_floor,
+    events,
+    messages,
+    notes,
+    sessions,
+    users,
+);

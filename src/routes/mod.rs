@@ -2,9 +2,11 @@
 
 pub mod fallback;
 pub mod health;
+pub mod messages;
 pub mod notes;
 pub mod pagination;
 pub mod sessions;
+pub mod streams;
 pub mod users;
 
 use actix_web::{HttpRequest, Resource, web};
@@ -32,6 +34,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(notes::read_note))
                 .route(web::put().to(notes::update_note))
                 .route(web::delete().to(notes::delete_note)),
+        )
+        .service(
+            resource("/api/rooms/{namespace}/{room}/messages", "GET, POST")
+                .route(web::get().to(messages::list_messages))
+                .route(web::post().to(messages::create_message)),
+        )
+        .service(
+            resource("/api/rooms/{namespace}/{room}/events", "GET")
+                .route(web::get().to(streams::stream_room_events)),
+        )
+        .service(
+            resource("/api/rooms/{namespace}/events", "GET")
+                .route(web::get().to(streams::stream_namespace_events)),
+        )
+        .service(
+            resource("/api/messages/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(messages::read_message))
+                .route(web::patch().to(messages::update_message))
+                .route(web::delete().to(messages::delete_message)),
         );
 }
 

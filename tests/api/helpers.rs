@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use actix_web::dev::ServerHandle;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use parley::config::Config;
 use parley::db::cluster::{Cluster, ClusterOptions, quote_ident};
-use parley::startup::Application;
+use parley::startup::{AppHandle, Application};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -118,7 +117,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     database: String,
-    handle: ServerHandle,
+    pub handle: AppHandle,
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -4,14 +4,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::key_from_path;
 use super::preconditions::{check_if_match, etag, listed_tags};
 use crate::auth::CurrentUser;
-use crate::db::notes;
 use crate::db::outbox::Change;
+use crate::db::{messages, notes};
+use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
+use crate::models::{DeletedMessage, DeletedNote};
 use crate::startup::AppState;
 
 /// Delete a note
 ///
-/// Only its author may. `If-Match` works as for updates.
+/// Only its author may. Its comments are deleted with it. `If-Match` works as for updates.
 #[utoipa::path(delete, path = "/api/notes/{key}", tag = "notes",
     security(("bearer" = []), ("cookie" = [])),
     params(
@@ -46,10 +48,18 @@ pub async fn delete_note(
                 if_match.as_deref(),
                 &etag(current.version, current.created_at),
             )?;
+            // Its comments go with it, each one an event of its own, before the note's.
+            for id in messages::delete_room(conn, Namespace::NOTES, key.as_str())? {
+                outbox.record(Change::MessageDeleted(DeletedMessage {
+                    id,
+                    namespace: Namespace::NOTES.to_owned(),
+                    room: key.as_str().to_owned(),
+                }));
+            }
             notes::delete(conn, key.as_str())?;
-            outbox.record(Change::NoteDeleted {
+            outbox.record(Change::NoteDeleted(DeletedNote {
                 key: key.into_string(),
-            });
+            }));
             Ok(())
         })
         .await?;

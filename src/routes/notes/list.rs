@@ -1,10 +1,11 @@
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db::notes;
+use crate::db::{events, notes};
 use crate::domain::Checker;
 use crate::error::{ApiError, Problem};
+use crate::events::position::STREAM_POSITION;
 use crate::models::NotePage;
 use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
 use crate::startup::AppState;
@@ -23,23 +24,28 @@ pub struct ListNotesQuery {
 ///
 /// Notes in key order, a page at a time: pass the returned `next_cursor` as `cursor`.
 #[utoipa::path(get, path = "/api/notes", tag = "notes", params(ListNotesQuery), responses(
-    (status = 200, description = "A page of notes", body = NotePage),
+    (status = 200, description = "A page of notes", body = NotePage,
+        headers(("Stream-Position" = String, description = "The event log position this list reflects: subscribe with it as `Last-Event-ID` to miss no later change"))),
     (status = 400, description = "The query string is malformed", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "`limit` or `cursor` is invalid", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn list_notes(
     state: web::Data<AppState>,
     query: web::Query<ListNotesQuery>,
-) -> Result<web::Json<NotePage>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let mut checker = Checker::default();
     let limit = checker.check(parse_limit(query.limit.as_deref()));
     let after = checker.check(decode_cursor(query.cursor.as_deref()));
     let (limit, after) = checker.finish(limit.zip(after))?;
-    // One extra row tells whether another page follows.
-    let mut items = state
+    // The position first: anything the list then shows is at or after it. One extra row
+    // tells whether another page follows.
+    let (position, mut items) = state
         .db
-        .run(move |conn| Ok(notes::list(conn, after.as_deref(), limit + 1)?))
+        .run(move |conn| {
+            let position = events::head(conn)?;
+            Ok((position, notes::list(conn, after.as_deref(), limit + 1)?))
+        })
         .await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
@@ -47,5 +53,7 @@ pub async fn list_notes(
     } else {
         None
     };
-    Ok(web::Json(NotePage { items, next_cursor }))
+    Ok(HttpResponse::Ok()
+        .insert_header((STREAM_POSITION, position.to_string()))
+        .json(NotePage { items, next_cursor }))
 }

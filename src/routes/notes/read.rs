@@ -3,8 +3,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::key_from_path;
 use super::preconditions::{etag, is_not_modified, listed_tags};
-use crate::db::notes;
+use crate::db::{events, notes};
 use crate::error::{ApiError, Problem};
+use crate::events::position::STREAM_POSITION;
 use crate::models::Note;
 use crate::startup::AppState;
 
@@ -18,7 +19,10 @@ use crate::startup::AppState;
     ),
     responses(
         (status = 200, description = "The note", body = Note,
-            headers(("ETag" = String, description = "The note's version, for `If-Match`"))),
+            headers(
+                ("ETag" = String, description = "The note's version, for `If-Match`"),
+                ("Stream-Position" = String, description = "The event log position this read reflects"),
+            )),
         (status = 304, description = "The note has not changed since the `ETag` you sent"),
         (status = 400, description = "`If-None-Match` is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No note has that key", body = Problem, content_type = "application/problem+json"),
@@ -30,10 +34,13 @@ pub async fn read_note(
 ) -> Result<HttpResponse, ApiError> {
     let key = key_from_path(key.into_inner())?;
     let if_none_match = listed_tags(&req, header::IF_NONE_MATCH)?;
-    let note = state
+    let (position, note) = state
         .db
         .run(move |conn| {
-            notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))
+            let position = events::head(conn)?;
+            let note =
+                notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
+            Ok((position, note))
         })
         .await?;
     let tag = etag(note.version, note.created_at);
@@ -44,5 +51,6 @@ pub async fn read_note(
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
+        .insert_header((STREAM_POSITION, position.to_string()))
         .json(note))
 }

@@ -1,0 +1,182 @@
+//! The event log: appended to by write transactions (see `outbox`), read by the reader
+//! (everything new, in order) and by streams (one room or namespace, between two
+//! positions). See docs/event-log.md for why reading below `xmin` is gapless.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
+
+use super::schema::events;
+use crate::events::{Event, EventType, Position, Target};
+
+/// The channel write transactions notify (on commit) so readers wake at once.
+pub const CHANNEL: &str = "parley_events";
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    pub namespace: String,
+    pub room: String,
+    pub event_type: &'static str,
+    pub data: String,
+}
+
+#[derive(QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    namespace: String,
+    #[diesel(sql_type = Text)]
+    room: String,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Text)]
+    data: String,
+}
+
+impl EventRow {
+    fn into_event(self) -> Option<Event> {
+        Some(Event {
+            position: Position {
+                xid: self.xid,
+                id: self.id,
+            },
+            namespace: self.namespace,
+            room: self.room,
+            kind: EventType::parse(&self.event_type)?,
+            data: self.data.into(),
+        })
+    }
+}
+
+fn into_events(rows: Vec<EventRow>) -> Vec<Event> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let kind = row.event_type.clone();
+            let event = row.into_event();
+            if event.is_none() {
+                tracing::error!(kind, "skipping an event of an unknown type");
+            }
+            event
+        })
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct PositionRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+}
+
+/// Appends events in the current transaction and asks PostgreSQL to wake every reader
+/// when (and only if) it commits.
+pub fn append(conn: &mut PgConnection, new: &[NewEvent]) -> QueryResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(events::table)
+        .values(new)
+        .execute(conn)?;
+    diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;
+    Ok(())
+}
+
+/// The oldest transaction still running: every transaction below it has ended, so no
+/// row with a smaller xid can appear later.
+const COMMITTED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+/// Events after `after`, in log order, from transactions that have all ended.
+pub fn read_committed_after(
+    conn: &mut PgConnection,
+    after: Position,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
+    let rows = diesel::sql_query(format!(
+        "SELECT xid, id, namespace, room, event_type, data FROM events \
+         WHERE (xid, id) > ($1, $2) AND xid < {COMMITTED_BELOW} \
+         ORDER BY xid, id LIMIT $3"
+    ))
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(limit)
+    .load::<EventRow>(conn)?;
+    Ok(into_events(rows))
+}
+
+/// The newest position a reader may hand out now: what list and read responses report as
+/// `Stream-Position`, and where a new reader starts.
+pub fn head(conn: &mut PgConnection) -> QueryResult<Position> {
+    let newest = diesel::sql_query(format!(
+        "SELECT max(xid) AS xid, max(id) AS id FROM ( \
+            SELECT xid, id FROM events WHERE xid < {COMMITTED_BELOW} \
+            ORDER BY xid DESC, id DESC LIMIT 1) AS newest"
+    ))
+    .get_result::<PositionRow>(conn)?;
+    let floor = floor(conn)?;
+    Ok(match (newest.xid, newest.id) {
+        (Some(xid), Some(id)) => Position { xid, id }.max(floor),
+        _ => floor,
+    })
+}
+
+/// Events of `target` in `(after, upto]`, in log order. Everything up to `upto` has
+/// already been handed out by the reader, so it is all committed.
+pub fn replay(
+    conn: &mut PgConnection,
+    target: &Target,
+    after: Position,
+    upto: Position,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
+    let range = "(xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) ORDER BY xid, id LIMIT $6";
+    let query = match target.room() {
+        Some(_) => format!(
+            "SELECT xid, id, namespace, room, event_type, data FROM events \
+             WHERE namespace = $1 AND room = $7 AND {range}"
+        ),
+        None => format!(
+            "SELECT xid, id, namespace, room, event_type, data FROM events \
+             WHERE namespace = $1 AND {range}"
+        ),
+    };
+    let rows = diesel::sql_query(query)
+        .bind::<Text, _>(target.namespace())
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(upto.xid)
+        .bind::<BigInt, _>(upto.id)
+        .bind::<BigInt, _>(limit)
+        .bind::<Text, _>(target.room().unwrap_or_default())
+        .load::<EventRow>(conn)?;
+    Ok(into_events(rows))
+}
+
+/// The newest position retention has deleted. Resuming from before it may miss events.
+pub fn floor(conn: &mut PgConnection) -> QueryResult<Position> {
+    use super::schema::event_log_floor::dsl;
+    dsl::event_log_floor
+        .select((dsl::xid, dsl::id))
+        .first::<(i64, i64)>(conn)
+        .map(|(xid, id)| Position { xid, id })
+}
+
+/// Deletes events older than `retention` and raises the floor past them, in one
+/// statement so that a concurrent resume sees both or neither.
+pub fn prune(conn: &mut PgConnection, retention: Duration) -> QueryResult<usize> {
+    diesel::sql_query(
+        "WITH gone AS ( \
+            DELETE FROM events WHERE created_at < now() - make_interval(secs => $1) \
+            RETURNING xid, id), \
+         newest AS (SELECT xid, id FROM gone ORDER BY xid DESC, id DESC LIMIT 1) \
+         UPDATE event_log_floor AS floor SET xid = newest.xid, id = newest.id \
+         FROM newest WHERE (newest.xid, newest.id) > (floor.xid, floor.id)",
+    )
+    .bind::<Double, _>(retention.as_secs_f64())
+    .execute(conn)
+}

@@ -1,0 +1,265 @@
+//! Routes each event to the subscribers of its room and of its namespace, and nobody
+//! else: dispatch cost grows with an event's own audience, not with the number of streams.
+//!
+//! Every subscriber has a bounded queue. One that is full when an event arrives is
+//! dropped from the hub instead of being waited for; its stream notices its queue has
+//! closed, catches up from the log, and subscribes again (see `stream`). Nobody blocks,
+//! and memory stays bounded.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use super::{Event, Position, Target};
+
+/// Events a subscriber may have queued before it is moved to catching up from the log.
+pub const QUEUE_CAPACITY: usize = 256;
+
+type Subscribers = HashMap<u64, mpsc::Sender<Arc<Event>>>;
+
+#[derive(Default)]
+struct Routes {
+    next_id: u64,
+    /// The position of the newest event dispatched: everything up to it has been handed
+    /// to the subscribers registered at the time.
+    head: Position,
+    rooms: HashMap<(String, String), Subscribers>,
+    namespaces: HashMap<String, Subscribers>,
+}
+
+pub struct Hub {
+    routes: Mutex<Routes>,
+    closed: AtomicBool,
+}
+
+/// A registration with the hub. Events after `start` arrive on `events`; those up to
+/// `start` are in the log. Dropping it unregisters.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    id: u64,
+    target: Target,
+    pub start: Position,
+    pub events: mpsc::Receiver<Arc<Event>>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut routes = self.hub.routes();
+        match &self.target {
+            Target::Room(namespace, room) => {
+                let key = (namespace.as_str().to_owned(), room.as_str().to_owned());
+                remove(&mut routes.rooms, &key, self.id);
+            }
+            Target::Namespace(namespace) => {
+                remove(&mut routes.namespaces, namespace.as_str(), self.id);
+            }
+        }
+    }
+}
+
+fn remove<K, Q>(map: &mut HashMap<K, Subscribers>, key: &Q, id: u64)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(subscribers) = map.get_mut(key) {
+        subscribers.remove(&id);
+        if subscribers.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl Hub {
+    pub fn new(head: Position) -> Arc<Self> {
+        Arc::new(Self {
+            routes: Mutex::new(Routes {
+                head,
+                ..Routes::default()
+            }),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn routes(&self) -> MutexGuard<'_, Routes> {
+        // A panic while holding the lock cannot leave the maps half-changed in a way that
+        // matters more than stopping delivery would.
+        self.routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a subscriber. Registration and reading `head` happen under one lock with
+    /// dispatch, so the subscriber gets exactly the events after `start` from the hub.
+    pub fn subscribe(self: &Arc<Self>, target: Target) -> Option<Subscription> {
+        if self.is_closed() {
+            return None;
+        }
+        let (sender, events) = mpsc::channel(QUEUE_CAPACITY);
+        let mut routes = self.routes();
+        let id = routes.next_id;
+        routes.next_id += 1;
+        let start = routes.head;
+        let subscribers = match &target {
+            Target::Room(namespace, room) => routes
+                .rooms
+                .entry((namespace.as_str().to_owned(), room.as_str().to_owned()))
+                .or_default(),
+            Target::Namespace(namespace) => routes
+                .namespaces
+                .entry(namespace.as_str().to_owned())
+                .or_default(),
+        };
+        subscribers.insert(id, sender);
+        drop(routes);
+        Some(Subscription {
+            hub: Arc::clone(self),
+            id,
+            target,
+            start,
+            events,
+        })
+    }
+
+    /// Hands events (in log order, all after `head`) to their subscribers.
+    pub fn dispatch(&self, events: Vec<Event>) {
+        let mut routes = self.routes();
+        for event in events {
+            if event.position <= routes.head {
+                continue;
+            }
+            routes.head = event.position;
+            let event = Arc::new(event);
+            let room_key = (event.namespace.clone(), event.room.clone());
+            if let Some(subscribers) = routes.rooms.get_mut(&room_key) {
+                offer(subscribers, &event);
+                if subscribers.is_empty() {
+                    routes.rooms.remove(&room_key);
+                }
+            }
+            if let Some(subscribers) = routes.namespaces.get_mut(event.namespace.as_str()) {
+                offer(subscribers, &event);
+                if subscribers.is_empty() {
+                    routes.namespaces.remove(event.namespace.as_str());
+                }
+            }
+        }
+    }
+
+    pub fn head(&self) -> Position {
+        self.routes().head
+    }
+
+    /// Ends every stream (at shutdown): queues close and no new subscription is taken.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut routes = self.routes();
+        routes.rooms.clear();
+        routes.namespaces.clear();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// How many subscriptions are registered (for tests and metrics).
+    pub fn subscriber_count(&self) -> usize {
+        let routes = self.routes();
+        routes.rooms.values().map(HashMap::len).sum::<usize>()
+            + routes.namespaces.values().map(HashMap::len).sum::<usize>()
+    }
+}
+
+/// Queues `event` for each subscriber without waiting. A full queue drops the subscriber
+/// from the hub (it will catch up from the log); a closed one (client gone) just leaves.
+fn offer(subscribers: &mut Subscribers, event: &Arc<Event>) {
+    subscribers.retain(|_, sender| match sender.try_send(Arc::clone(event)) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => false,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Namespace, Room};
+    use crate::events::EventType;
+
+    fn room(namespace: &str, room: &str) -> Target {
+        Target::Room(
+            Namespace::parse("n", namespace.into()).expect("namespace"),
+            Room::parse("r", room.into()).expect("room"),
+        )
+    }
+
+    fn event(id: i64, namespace: &str, room: &str) -> Event {
+        Event {
+            position: Position { xid: 1, id },
+            namespace: namespace.into(),
+            room: room.into(),
+            kind: EventType::MessageCreated,
+            data: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn events_reach_their_room_and_namespace_only() {
+        let hub = Hub::new(Position::START);
+        let mut general = hub.subscribe(room("chat", "general")).expect("open");
+        let mut random = hub.subscribe(room("chat", "random")).expect("open");
+        let namespace = Namespace::parse("n", "chat".into()).expect("namespace");
+        let mut all = hub.subscribe(Target::Namespace(namespace)).expect("open");
+        hub.dispatch(vec![
+            event(1, "chat", "general"),
+            event(2, "notes", "general"),
+        ]);
+        assert_eq!(
+            general.events.try_recv().map(|e| e.position.id).ok(),
+            Some(1)
+        );
+        assert!(general.events.try_recv().is_err());
+        assert!(random.events.try_recv().is_err());
+        assert_eq!(all.events.try_recv().map(|e| e.position.id).ok(), Some(1));
+        assert!(all.events.try_recv().is_err());
+        assert_eq!(hub.head(), Position { xid: 1, id: 2 });
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_subscriber_without_blocking_others() {
+        let hub = Hub::new(Position::START);
+        let mut slow = hub.subscribe(room("chat", "general")).expect("open");
+        let mut fast = hub.subscribe(room("chat", "general")).expect("open");
+        for id in 1..=(QUEUE_CAPACITY as i64 + 10) {
+            hub.dispatch(vec![event(id, "chat", "general")]);
+            assert_eq!(fast.events.try_recv().map(|e| e.position.id).ok(), Some(id));
+        }
+        // The slow one keeps what was queued, then its queue ends: time to catch up.
+        let mut received = 0;
+        while let Ok(_event) = slow.events.try_recv() {
+            received += 1;
+        }
+        assert_eq!(received, QUEUE_CAPACITY);
+        assert!(matches!(
+            slow.events.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(hub.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn dropping_a_subscription_unregisters_it_and_close_ends_all() {
+        let hub = Hub::new(Position::START);
+        let first = hub.subscribe(room("chat", "a")).expect("open");
+        let mut second = hub.subscribe(room("chat", "b")).expect("open");
+        drop(first);
+        assert_eq!(hub.subscriber_count(), 1);
+        hub.close();
+        assert!(matches!(
+            second.events.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert!(hub.subscribe(room("chat", "a")).is_none());
+    }
+}

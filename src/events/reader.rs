@@ -1,0 +1,138 @@
+//! One reader per server process: it follows the event log and hands each new event to
+//! the hub, in log order.
+//!
+//! A dedicated `LISTEN` connection (tokio-postgres, push-based) wakes it the moment a
+//! write transaction commits; a short poll covers a wake-up lost while that connection
+//! was down. Correctness never depends on the notification: the reader always re-reads
+//! the log from the last position it dispatched.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_postgres::AsyncMessage;
+
+use super::hub::Hub;
+use crate::db::{Db, events};
+
+/// How often the reader looks at the log with no wake-up.
+const POLL: Duration = Duration::from_millis(250);
+/// Events read per query; the reader loops until it has caught up.
+const BATCH: i64 = 500;
+const RECONNECT_DELAY: Duration = Duration::from_millis(500);
+
+/// The reader's tasks; dropping this does not stop them, `stop` does.
+pub struct Reader {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Reader {
+    pub fn start(db: Db, hub: Arc<Hub>, database_url: String, retention: Duration) -> Self {
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(database_url, Arc::clone(&wake)));
+        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), wake));
+        let pruner = tokio::spawn(prune(db, retention));
+        Self {
+            tasks: vec![listener, reader, pruner],
+        }
+    }
+
+    pub fn stop(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>) {
+    loop {
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+        }
+        if hub.is_closed() {
+            return;
+        }
+        loop {
+            let after = hub.head();
+            match db
+                .run(move |conn| Ok(events::read_committed_after(conn, after, BATCH)?))
+                .await
+            {
+                Ok(batch) => {
+                    let full = batch.len() as i64 == BATCH;
+                    hub.dispatch(batch);
+                    if !full {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not read the event log; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps a `LISTEN` connection open, turning each notification into a wake-up. After a
+/// reconnect it wakes the reader too, since notifications sent meanwhile are lost.
+async fn listen(database_url: String, wake: Arc<Notify>) {
+    loop {
+        match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
+            Ok((client, mut connection)) => {
+                let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+                let notify = Arc::clone(&wake);
+                let pump = tokio::spawn(async move {
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(AsyncMessage::Notification(_)) => notify.notify_one(),
+                            Ok(_) => {}
+                            Err(error) => {
+                                tracing::warn!(error = %error, "event notification connection failed");
+                                break;
+                            }
+                        }
+                    }
+                    let _ = lost_tx.send(());
+                });
+                match client
+                    .batch_execute(&format!("LISTEN {}", events::CHANNEL))
+                    .await
+                {
+                    Ok(()) => {
+                        wake.notify_one();
+                        let _ = lost_rx.await;
+                    }
+                    Err(error) => tracing::warn!(error = %error, "could not LISTEN for events"),
+                }
+                pump.abort();
+                drop(client);
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "could not open the event notification connection")
+            }
+        }
+        wake.notify_one();
+        tokio::time::sleep(RECONNECT_DELAY).await;
+    }
+}
+
+/// Deletes events older than the retention period, a few times per period.
+async fn prune(db: Db, retention: Duration) {
+    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        match db
+            .run(move |conn| Ok(events::prune(conn, retention)?))
+            .await
+        {
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "could not prune the event log"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,72 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use super::{location, room_from_path};
+use crate::auth::CurrentUser;
+use crate::db::messages::{self, NewMessage};
+use crate::db::notes;
+use crate::db::outbox::Change;
+use crate::domain::{Checker, MessageText};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::models::{Message, MessageBody};
+use crate::startup::AppState;
+
+/// Post a message
+///
+/// `from` is always the signed-in user. In namespace `notes` the room must be an existing
+/// note's key: the message is a comment on it.
+#[utoipa::path(post, path = "/api/rooms/{namespace}/{room}/messages", tag = "messages",
+    request_body = MessageBody,
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
+    ),
+    responses(
+        (status = 201, description = "The message was posted", body = Message,
+            headers(("Location" = String, description = "The message's URL"))),
+        (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "In `notes`: no note has that key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The namespace, room or message is invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_message(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    Json(body): Json<MessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (namespace, room) = path.into_inner();
+    let (namespace, room) = room_from_path(namespace, room)?;
+    let mut checker = Checker::default();
+    let text = checker.check(MessageText::parse("message", body.message));
+    let text = checker.finish(text)?;
+    let message = state
+        .db
+        .write(move |conn, outbox| {
+            // Holding the note's row until commit keeps a concurrent delete of the note
+            // from leaving this comment behind.
+            if namespace.is_notes() && !notes::lock_shared(conn, room.as_str())? {
+                return Err(ApiError::not_found("the note"));
+            }
+            let row = messages::insert(
+                conn,
+                &NewMessage {
+                    namespace: namespace.as_str(),
+                    room: room.as_str(),
+                    author_id: user.id,
+                    message: &text.into_string(),
+                },
+            )?;
+            let message = row.into_message(user.username);
+            outbox.record(Change::MessageCreated(message.clone()));
+            Ok(message)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location(message.id)))
+        .json(message))
+}

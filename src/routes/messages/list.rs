@@ -1,0 +1,81 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::room_from_path;
+use crate::db::{events, messages, notes};
+use crate::domain::Checker;
+use crate::error::{ApiError, Problem};
+use crate::events::position::STREAM_POSITION;
+use crate::models::MessagePage;
+use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListMessagesQuery {
+    /// How many messages to return: 1–100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page, for older messages.
+    cursor: Option<String>,
+}
+
+/// List a room's messages
+///
+/// Newest first. `Stream-Position` is the log position this list reflects: subscribe to
+/// the room's events with it as `Last-Event-ID` to miss nothing that happens after.
+#[utoipa::path(get, path = "/api/rooms/{namespace}/{room}/messages", tag = "messages",
+    params(
+        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
+        ListMessagesQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of messages", body = MessagePage,
+            headers(("Stream-Position" = String, description = "The event log position this list reflects"))),
+        (status = 400, description = "The query string is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "In `notes`: no note has that key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The namespace, room, `limit` or `cursor` is invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_messages(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<ListMessagesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (namespace, room) = path.into_inner();
+    let (namespace, room) = room_from_path(namespace, room)?;
+    let query = query.into_inner();
+    let mut checker = Checker::default();
+    let limit = checker.check(parse_limit(query.limit.as_deref()));
+    let before = checker.check(decode_cursor(query.cursor.as_deref()).and_then(|cursor| {
+        cursor
+            .map(|text| text.parse::<i64>())
+            .transpose()
+            .map_err(|_| {
+                crate::error::FieldError::new("cursor", "is not a cursor this server returned")
+            })
+    }));
+    let (limit, before) = checker.finish(limit.zip(before))?;
+    let (position, mut items) = state
+        .db
+        .run(move |conn| {
+            // The position first: anything the list then shows is at or after it.
+            let position = events::head(conn)?;
+            if namespace.is_notes() && notes::find(conn, room.as_str())?.is_none() {
+                return Err(ApiError::not_found("the note"));
+            }
+            let items = messages::list(conn, namespace.as_str(), room.as_str(), before, limit + 1)?;
+            Ok((position, items))
+        })
+        .await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| encode_cursor(&last.id.to_string()))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((STREAM_POSITION, position.to_string()))
+        .json(MessagePage { items, next_cursor }))
+}

@@ -1,0 +1,54 @@
+use actix_web::web;
+
+use super::id_from_path;
+use crate::auth::CurrentUser;
+use crate::db::messages;
+use crate::db::outbox::Change;
+use crate::domain::{Checker, MessageText};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::models::{Message, MessageBody};
+use crate::startup::AppState;
+
+/// Edit a message
+///
+/// Only its author may.
+#[utoipa::path(patch, path = "/api/messages/{id}", tag = "messages", request_body = MessageBody,
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "The edited message", body = Message),
+        (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the message's author may edit it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No message has that id", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The message is invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_message(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    Json(body): Json<MessageBody>,
+) -> Result<web::Json<Message>, ApiError> {
+    let id = id_from_path(&id)?;
+    let mut checker = Checker::default();
+    let text = checker.check(MessageText::parse("message", body.message));
+    let text = checker.finish(text)?;
+    let message = state
+        .db
+        .write(move |conn, outbox| {
+            let current =
+                messages::lock(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
+            if current.author_id != user.id {
+                return Err(ApiError::Forbidden("only the message's author may edit it"));
+            }
+            let message =
+                messages::update(conn, id, &text.into_string())?.into_message(user.username);
+            outbox.record(Change::MessageUpdated(message.clone()));
+            Ok(message)
+        })
+        .await?;
+    Ok(web::Json(message))
+}

@@ -1,0 +1,155 @@
+//! Server-Sent Events: a room's events, or a whole namespace's.
+
+use std::collections::HashSet;
+
+use actix_web::{HttpRequest, Responder, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::domain::{Checker, Namespace};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::events::stream::{self, StreamRequest};
+use crate::events::{EventType, Position, Target};
+use crate::routes::messages::target_from_path;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Resume after this position, for clients that cannot send the `Last-Event-ID`
+    /// header. The header wins when both are given.
+    last_event_id: Option<String>,
+    /// Only these event types, comma-separated, e.g. `note.updated,note.deleted`.
+    types: Option<String>,
+}
+
+const STREAM_DESCRIPTION: &str = "An endless `text/event-stream`. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready` (`data: {\"position\": …}`), then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`: `note.created`/`note.updated` carry a `Note`, `note.deleted` a `DeletedNote`, `message.created`/`message.updated` a `Message`, `message.deleted` a `DeletedMessage`. `event: reset` (`StreamMarker`) means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle.";
+
+/// Stream a room's events
+///
+/// Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
+/// its comments.
+#[utoipa::path(get, path = "/api/rooms/{namespace}/{room}/events", tag = "streams",
+    params(
+        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
+        StreamQuery,
+    ),
+    responses(
+        (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
+        (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The namespace, room or `types` is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stream_room_events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<StreamQuery>,
+) -> Result<impl Responder, ApiError> {
+    let (namespace, room) = path.into_inner();
+    let target = target_from_path(namespace, room)?;
+    open(&state, &req, target, query.into_inner())
+}
+
+/// Stream a namespace's events
+///
+/// Every change in every room of a namespace: the notes home page follows `notes`.
+#[utoipa::path(get, path = "/api/rooms/{namespace}/events", tag = "streams",
+    params(
+        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
+        StreamQuery,
+    ),
+    responses(
+        (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
+        (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The namespace or `types` is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stream_namespace_events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    namespace: web::Path<String>,
+    query: web::Query<StreamQuery>,
+) -> Result<impl Responder, ApiError> {
+    let mut checker = Checker::default();
+    let namespace = checker.check(Namespace::parse("namespace", namespace.into_inner()));
+    let namespace = checker.finish(namespace)?;
+    open(
+        &state,
+        &req,
+        Target::Namespace(namespace),
+        query.into_inner(),
+    )
+}
+
+fn open(
+    state: &AppState,
+    req: &HttpRequest,
+    target: Target,
+    query: StreamQuery,
+) -> Result<impl Responder + use<>, ApiError> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .map(|value| value.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| {
+            ApiError::BadRequest("Last-Event-ID is not a position this server hands out".to_owned())
+        })?;
+    let resume_from = header
+        .or(query.last_event_id)
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| {
+            text.parse::<Position>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "Last-Event-ID {text:?} is not a position this server hands out (they look like \"1234-56\")"
+                ))
+            })
+        })
+        .transpose()?;
+    let mut checker = Checker::default();
+    let types = checker.check(parse_types(query.types.as_deref()));
+    let types = checker.finish(types)?;
+    let request = StreamRequest {
+        target,
+        types,
+        resume_from,
+    };
+    let events = stream::open(
+        state.hub.clone(),
+        state.db.clone(),
+        request,
+        state.sse_keep_alive,
+    )?;
+    // nginx and similar proxies buffer responses unless told not to.
+    Ok(events
+        .customize()
+        .insert_header(("X-Accel-Buffering", "no")))
+}
+
+fn parse_types(types: Option<&str>) -> Result<Option<HashSet<EventType>>, FieldError> {
+    let Some(types) = types else {
+        return Ok(None);
+    };
+    types
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            EventType::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
+                FieldError::new(
+                    "types",
+                    format!(
+                        "{name:?} is not an event type; use any of {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect::<Result<HashSet<_>, _>>()
+        .map(Some)
+}
