@@ -98,18 +98,24 @@ impl Stream {
         let mut last = resume_from;
         loop {
             let mut subscription = self.hub.subscribe(target.clone()).ok_or(End::Shutdown)?;
-            let start = subscription.start;
+            // The hub may be a moment behind the log. On connecting, catch up with the
+            // log itself, so that `ready` covers every change committed before it; the
+            // hub's copies of those are skipped below by position.
+            let upto = if sent_ready {
+                subscription.start
+            } else {
+                let committed = self.db.run(|conn| Ok(events::head(conn)?)).await?;
+                committed.max(subscription.start)
+            };
             match last {
-                Some(from) if from < start => {
-                    let caught_up = self.replay(&target, from, start).await?;
-                    last = Some(caught_up);
-                }
+                Some(from) if from < upto => last = Some(self.replay(&target, from, upto).await?),
                 Some(_) => {}
-                None => last = Some(start),
+                // Without a position the stream starts now: nothing is replayed.
+                None => last = Some(upto),
             }
             if !sent_ready {
-                let position = last.unwrap_or(start).max(start);
-                self.send_marker("ready", position).await?;
+                self.send_marker("ready", last.unwrap_or(upto).max(upto))
+                    .await?;
                 sent_ready = true;
             }
             // Live: the hub hands over events after `start`, in order.

@@ -152,3 +152,125 @@ fn a_missing_postgresql_is_explained() {
         "{stderr}"
     );
 }
+
+/// SIGTERM while streams are open and writes are in flight: the streams end, the process
+/// exits cleanly, and every write is whole: each message that exists has exactly one
+/// event, and every message the server acknowledged exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
+    use crate::sse::SseClient;
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &database_url)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run parley");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let address = loop {
+        let line = lines.next().expect("parley exited early").expect("output");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{address}/api/users"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("register");
+    let session: Value = client
+        .post(format!("{address}/api/sessions"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("session");
+    let token = session["token"].as_str().expect("token").to_owned();
+    let stream_url = format!("{address}/api/rooms/chat/general/events");
+    let (mut stream, _) = SseClient::connect_ready_to(&client, &stream_url, None).await;
+
+    // Writers keep posting until the server stops answering.
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let client = client.clone();
+            let url = format!("{address}/api/rooms/chat/general/messages");
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    let sent = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"message": format!("w{w}-{i}")}))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == StatusCode::CREATED => {
+                            let message: Value = response.json().await.expect("message");
+                            acknowledged.push(message["id"].as_i64().expect("id"));
+                        }
+                        _ => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Let the writes flow: wait until the stream has seen some of them.
+    stream.take(20).await;
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+
+    // The stream ends (after delivering whatever was already on its way).
+    while stream.next().await.is_some() {}
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "parley exited with {status}");
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.expect("writer"));
+    }
+    assert!(acknowledged.len() >= 20);
+
+    let (messages, orphans, missing_events) = tokio::task::spawn_blocking(move || {
+        #[derive(diesel::QueryableByName)]
+        struct Counts {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            messages: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            orphans: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            missing: i64,
+        }
+        let mut conn = PgConnection::establish(&database_url).expect("connect");
+        let counts = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM messages) AS messages, \
+             (SELECT count(*) FROM events e WHERE e.event_type = 'message.created' AND NOT EXISTS \
+                (SELECT 1 FROM messages m WHERE m.id = (e.data::jsonb->>'id')::bigint)) AS orphans, \
+             (SELECT count(*) FROM messages m WHERE (SELECT count(*) FROM events e \
+                WHERE e.event_type = 'message.created' AND (e.data::jsonb->>'id')::bigint = m.id) <> 1) AS missing",
+        )
+        .get_result::<Counts>(&mut conn)
+        .expect("counts");
+        (counts.messages, counts.orphans, counts.missing)
+    })
+    .await
+    .expect("count task");
+    assert_eq!(orphans, 0, "an event without its message");
+    assert_eq!(missing_events, 0, "a message without exactly one event");
+    assert!(
+        messages as usize >= acknowledged.len(),
+        "every acknowledged write is there"
+    );
+}

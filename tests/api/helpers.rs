@@ -116,6 +116,7 @@ fn create_test_database() -> (String, String) {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    pub database_url: String,
     database: String,
     pub handle: AppHandle,
 }
@@ -124,11 +125,25 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A fresh, migrated database of its own, for a test that runs the binary itself.
+/// Returns its URL and name.
+pub fn fresh_database() -> (String, String) {
+    create_test_database()
+}
+
 /// `spawn_app` with settings changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, database) = tokio::task::spawn_blocking(create_test_database)
         .await
         .expect("create a test database");
+    let mut app = spawn_app_on(&database_url, configure).await;
+    app.database = database;
+    app
+}
+
+/// Another server on an existing database (a second instance of the same service).
+/// Only the `TestApp` from `spawn_app` drops the database.
+pub async fn spawn_app_on(database_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(database_url);
     config.listen = "127.0.0.1:0".parse().expect("address");
     config.database.db_pool_size = 4;
@@ -140,7 +155,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
-        database,
+        database_url: database_url.to_owned(),
+        database: String::new(),
         handle,
     }
 }
@@ -149,6 +165,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
         drop(handle.stop(false));
+        if self.database.is_empty() {
+            return;
+        }
         let admin_url = server().admin_url.clone();
         let database = self.database.clone();
         // Dropping from a plain thread: Drop cannot await, and the runtime may be ending.

@@ -1,0 +1,615 @@
+//! Server-Sent Events: every change arrives where it should, exactly once, in order,
+//! across reconnects, concurrent and late-committing writers, slow readers, a second
+//! server instance, and shutdown.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use parley::db::Db;
+use parley::db::messages::{self, NewMessage};
+use parley::db::outbox::Change;
+use parley::db::users;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_on};
+use crate::sse::{SseClient, SseEvent};
+
+async fn post(app: &TestApp, token: &str, namespace: &str, room: &str, text: &str) -> Value {
+    let response = app
+        .send_json(
+            Method::POST,
+            &format!("/api/rooms/{namespace}/{room}/messages"),
+            Some(token),
+            &json!({ "message": text }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.expect("message JSON")
+}
+
+/// Positions as numbers, to check order.
+fn position(event: &SseEvent) -> (i64, i64) {
+    let id = event.id.as_deref().expect("an id");
+    let (xid, row) = id.split_once('-').expect("a position");
+    (xid.parse().expect("xid"), row.parse().expect("id"))
+}
+
+fn message_texts(events: &[SseEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| {
+            event.json()["message"]
+                .as_str()
+                .expect("message")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let (mut room, _) =
+        SseClient::connect_ready(&app, "/api/rooms/notes/shopping/events", None).await;
+    let (mut namespace, _) = SseClient::connect_ready(&app, "/api/rooms/notes/events", None).await;
+    let (mut other_room, _) =
+        SseClient::connect_ready(&app, "/api/rooms/notes/other/events", None).await;
+    let (mut chat, _) = SseClient::connect_ready(&app, "/api/rooms/chat/events", None).await;
+
+    let created: Value = app
+        .create_note(&alice, "shopping", "Shopping", "milk")
+        .await
+        .json()
+        .await
+        .expect("note");
+    let comment = post(&app, &alice, "notes", "shopping", "milk?").await;
+    let comment_id = comment["id"].as_i64().expect("id");
+    let edited: Value = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/messages/{comment_id}"),
+            Some(&alice),
+            &json!({"message": "oat milk?"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("message");
+    let updated: Value = app
+        .send_json(
+            Method::PUT,
+            "/api/notes/shopping",
+            Some(&alice),
+            &json!({"title": "Groceries", "body": "milk"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("note");
+    let second = post(&app, &alice, "notes", "shopping", "and eggs").await;
+    let deleted = app
+        .request(Method::DELETE, "/api/notes/shopping", Some(&alice))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    let expected = vec![
+        ("note.created", created),
+        ("message.created", comment.clone()),
+        ("message.updated", edited),
+        ("note.updated", updated),
+        ("message.created", second.clone()),
+        // Deleting the note deletes its comments first, each one an event.
+        (
+            "message.deleted",
+            json!({"id": comment_id, "namespace": "notes", "room": "shopping"}),
+        ),
+        (
+            "message.deleted",
+            json!({"id": second["id"], "namespace": "notes", "room": "shopping"}),
+        ),
+        ("note.deleted", json!({"key": "shopping"})),
+    ];
+    for stream in [&mut room, &mut namespace] {
+        let received = stream.take(expected.len()).await;
+        let got: Vec<(&str, Value)> = received
+            .iter()
+            .map(|e| (e.event.as_str(), e.json()))
+            .collect();
+        let want: Vec<(&str, Value)> = expected
+            .iter()
+            .map(|(kind, data)| (*kind, data.clone()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(
+            received
+                .windows(2)
+                .all(|pair| position(&pair[0]) < position(&pair[1]))
+        );
+    }
+
+    // Neither another room of `notes` nor another namespace heard any of it: the first
+    // thing each receives is a change made to it afterwards.
+    app.create_note(&alice, "other", "Other", "").await;
+    let first = other_room.expect_event().await;
+    assert_eq!(
+        (first.event.as_str(), first.json()["key"].clone()),
+        ("note.created", json!("other"))
+    );
+    post(&app, &alice, "chat", "general", "hello").await;
+    let first = chat.expect_event().await;
+    assert_eq!(first.event, "message.created");
+    assert_eq!(first.json()["message"], "hello");
+}
+
+#[tokio::test]
+async fn resuming_replays_exactly_the_missed_events_then_goes_live() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut stream, _) =
+        SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
+    post(&app, &token, "chat", "general", "one").await;
+    let seen = stream.expect_event().await;
+    drop(stream);
+
+    post(&app, &token, "chat", "general", "two").await;
+    post(&app, &token, "chat", "general", "three").await;
+    post(&app, &token, "chat", "other", "elsewhere").await;
+
+    // By header, as EventSource does.
+    let last = seen.id.clone().expect("id");
+    let (mut stream, replayed) =
+        SseClient::connect_ready(&app, "/api/rooms/chat/general/events", Some(&last)).await;
+    assert_eq!(message_texts(&replayed), ["two", "three"]);
+    post(&app, &token, "chat", "general", "four").await;
+    assert_eq!(message_texts(&[stream.expect_event().await]), ["four"]);
+
+    // By query parameter, for clients that cannot set headers.
+    let path = format!("/api/rooms/chat/general/events?last_event_id={last}");
+    let (_, replayed) = SseClient::connect_ready(&app, &path, None).await;
+    assert_eq!(message_texts(&replayed), ["two", "three", "four"]);
+}
+
+#[tokio::test]
+async fn list_then_subscribe_from_stream_position_misses_nothing() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    post(&app, &token, "chat", "general", "before").await;
+    let listed = app.get("/api/rooms/chat/general/messages").await;
+    let position = listed
+        .headers()
+        .get("stream-position")
+        .and_then(|v| v.to_str().ok())
+        .expect("Stream-Position")
+        .to_owned();
+    let page: Value = listed.json().await.expect("page");
+    assert_eq!(page["items"][0]["message"], "before");
+
+    post(&app, &token, "chat", "general", "after").await;
+    let (_, replayed) =
+        SseClient::connect_ready(&app, "/api/rooms/chat/general/events", Some(&position)).await;
+    assert_eq!(message_texts(&replayed), ["after"]);
+
+    // A note read works the same way.
+    app.create_note(&token, "plan", "Plan", "v1").await;
+    let read = app.get("/api/notes/plan").await;
+    let position = read
+        .headers()
+        .get("stream-position")
+        .and_then(|v| v.to_str().ok())
+        .expect("position")
+        .to_owned();
+    app.send_json(
+        Method::PUT,
+        "/api/notes/plan",
+        Some(&token),
+        &json!({"title": "Plan", "body": "v2"}),
+    )
+    .await;
+    let (_, replayed) =
+        SseClient::connect_ready(&app, "/api/rooms/notes/plan/events", Some(&position)).await;
+    assert_eq!(
+        replayed
+            .iter()
+            .map(|e| e.event.as_str())
+            .collect::<Vec<_>>(),
+        ["note.updated"]
+    );
+    assert_eq!(replayed[0].json()["body"], "v2");
+}
+
+#[tokio::test]
+async fn a_position_older_than_the_log_keeps_starts_with_reset() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut stream, _) =
+        SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
+    post(&app, &token, "chat", "general", "old").await;
+    let old = stream.expect_event().await.id.expect("id");
+    post(&app, &token, "chat", "general", "also old").await;
+    stream.expect_event().await;
+
+    // Retention runs: everything so far is pruned.
+    let url = app.database_url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&url).expect("connect");
+        parley::db::events::prune(&mut conn, Duration::ZERO).expect("prune");
+    })
+    .await
+    .expect("prune task");
+
+    let mut resumed = SseClient::connect(&app, "/api/rooms/chat/general/events", Some(&old)).await;
+    let first = resumed.expect_event().await;
+    assert_eq!(first.event, "reset", "never a silent skip");
+    assert_eq!(resumed.expect_event().await.event, "ready");
+    post(&app, &token, "chat", "general", "new").await;
+    assert_eq!(message_texts(&[resumed.expect_event().await]), ["new"]);
+}
+
+#[tokio::test]
+async fn types_filter_and_bad_stream_requests() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut deletions, _) = SseClient::connect_ready(
+        &app,
+        "/api/rooms/notes/events?types=note.deleted,message.deleted",
+        None,
+    )
+    .await;
+    app.create_note(&token, "brief", "Brief", "").await;
+    app.send_json(
+        Method::PUT,
+        "/api/notes/brief",
+        Some(&token),
+        &json!({"title": "B", "body": ""}),
+    )
+    .await;
+    app.request(Method::DELETE, "/api/notes/brief", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    let first = deletions.expect_event().await;
+    assert_eq!(
+        (first.event.as_str(), first.json()),
+        ("note.deleted", json!({"key": "brief"}))
+    );
+
+    let bad_id = app
+        .client
+        .get(app.url("/api/rooms/chat/general/events"))
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .expect("request");
+    assert_problem(bad_id, StatusCode::BAD_REQUEST, "bad-request").await;
+    let bad_types = app
+        .get("/api/rooms/chat/general/events?types=note.exploded")
+        .await;
+    let problem = assert_problem(bad_types, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["errors"][0]["field"], "types");
+    let bad_namespace = app.get("/api/rooms/Not%20Valid/events").await;
+    assert_problem(
+        bad_namespace,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_stream_sends_the_headers_proxies_and_browsers_need() {
+    let app = spawn_app().await;
+    let response = app.get("/api/rooms/chat/general/events").await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("content-type").as_deref(), Some("text/event-stream"));
+    assert_eq!(header("cache-control").as_deref(), Some("no-cache"));
+    assert_eq!(header("x-accel-buffering").as_deref(), Some("no"));
+    assert_eq!(header("content-encoding").as_deref(), Some("identity"));
+    let mut body = Box::pin(response.bytes_stream());
+    let first = futures_util::StreamExt::next(&mut body)
+        .await
+        .expect("a first chunk")
+        .expect("bytes");
+    let text = String::from_utf8_lossy(&first);
+    let retry: u64 = text
+        .strip_prefix("retry: ")
+        .and_then(|rest| rest.lines().next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("the stream starts with a retry hint, got {text:?}"));
+    assert!((2000..3000).contains(&retry), "retry {retry} ms");
+}
+
+/// Inserts a message and its event inside a transaction that stays open until told to
+/// commit: its position is smaller than those of writers that commit meanwhile. The
+/// returned receiver fires once the row (and so the transaction's id) exists.
+fn held_write(
+    db: Db,
+    text: String,
+    release: std::sync::mpsc::Receiver<()>,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (inserted, has_inserted) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        db.write(move |conn, outbox| {
+            let alice = users::find_by_username(conn, "alice")?.expect("alice");
+            let row = messages::insert(
+                conn,
+                &NewMessage {
+                    namespace: "chat",
+                    room: "race",
+                    author_id: alice.id,
+                    message: &text,
+                },
+            )?;
+            outbox.record(Change::MessageCreated(row.into_message(alice.username)));
+            let _ = inserted.send(());
+            release.recv().expect("release signal");
+            Ok(())
+        })
+        .await
+        .expect("held write");
+    });
+    (task, has_inserted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_and_late_committing_writers_reach_every_subscriber_once_in_one_order() {
+    const WRITERS: usize = 6;
+    const EACH: usize = 25;
+    const HELD: usize = 3;
+    const TOTAL: usize = WRITERS * EACH + HELD;
+
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut live, _) = SseClient::connect_ready(&app, "/api/rooms/chat/race/events", None).await;
+    let (mut namespace, _) = SseClient::connect_ready(&app, "/api/rooms/chat/events", None).await;
+    let position_before: String = {
+        let listed = app.get("/api/rooms/chat/race/messages").await;
+        listed
+            .headers()
+            .get("stream-position")
+            .and_then(|v| v.to_str().ok())
+            .expect("position")
+            .to_owned()
+    };
+
+    // A subscriber that keeps disconnecting and resuming from the last id it saw.
+    let resumer_url = app.url("/api/rooms/chat/race/events");
+    let resumer = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut seen: Vec<SseEvent> = Vec::new();
+        let mut last = position_before;
+        while seen.len() < TOTAL {
+            let (mut stream, replayed) =
+                SseClient::connect_ready_to(&client, &resumer_url, Some(&last)).await;
+            seen.extend(replayed);
+            // Read a few live events, then hang up.
+            let wanted = (TOTAL - seen.len()).min(7);
+            seen.extend(stream.take(wanted).await);
+            if let Some(id) = seen.last().and_then(|e| e.id.clone()) {
+                last = id;
+            }
+        }
+        seen
+    });
+
+    // Transactions that take their positions first and commit last.
+    let db = Db::new(&app.database_url, 4, Duration::from_secs(30));
+    let mut releases = Vec::new();
+    let mut held = Vec::new();
+    for n in 0..HELD {
+        let (release, wait) = std::sync::mpsc::channel();
+        releases.push(release);
+        let (task, inserted) = held_write(db.clone(), format!("held-{n}"), wait);
+        inserted.await.expect("the held transaction wrote its row");
+        held.push(task);
+    }
+    // Everyone else writes concurrently over HTTP and commits while those stay open.
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let client = app.client.clone();
+            let url = app.url("/api/rooms/chat/race/messages");
+            let token = token.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"message": format!("w{w}-{i}")}))
+                        .send()
+                        .await
+                        .expect("post");
+                    assert_eq!(response.status(), StatusCode::CREATED);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    for release in releases {
+        release.send(()).expect("release");
+    }
+    for write in held {
+        write.await.expect("held writer");
+    }
+
+    let live_events = live.take(TOTAL).await;
+    let namespace_events = namespace.take(TOTAL).await;
+    let resumed_events = resumer.await.expect("resumer");
+
+    let texts = message_texts(&live_events);
+    let unique: HashSet<&String> = texts.iter().collect();
+    assert_eq!(unique.len(), TOTAL, "every event exactly once");
+    for n in 0..HELD {
+        assert!(
+            texts.contains(&format!("held-{n}")),
+            "the late committer's event arrived"
+        );
+    }
+    assert!(
+        live_events
+            .windows(2)
+            .all(|pair| position(&pair[0]) < position(&pair[1])),
+        "in log order"
+    );
+    assert_eq!(
+        message_texts(&namespace_events),
+        texts,
+        "the namespace stream agrees"
+    );
+    assert_eq!(
+        message_texts(&resumed_events),
+        texts,
+        "the resuming subscriber agrees"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_each_others_writes() {
+    let first = spawn_app().await;
+    let second = spawn_app_on(&first.database_url, |_| {}).await;
+    let token = first.signed_in("alice").await;
+    let (mut on_first, _) =
+        SseClient::connect_ready(&first, "/api/rooms/chat/general/events", None).await;
+    let (mut on_second, _) =
+        SseClient::connect_ready(&second, "/api/rooms/chat/general/events", None).await;
+
+    post(&first, &token, "chat", "general", "via first").await;
+    post(&second, &token, "chat", "general", "via second").await;
+    for stream in [&mut on_first, &mut on_second] {
+        assert_eq!(
+            message_texts(&stream.take(2).await),
+            ["via first", "via second"]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_that_stops_reading_later_gets_everything_in_order() {
+    // Enough data (~6 MB) to fill socket buffers, so the hub must let the slow one go.
+    const EVENTS: usize = 6000;
+    const PER_TRANSACTION: usize = 200;
+    let app = spawn_app().await;
+    app.signed_in("alice").await;
+    let (mut slow, _) = SseClient::connect_ready(&app, "/api/rooms/chat/flood/events", None).await;
+    let (mut fast, _) = SseClient::connect_ready(&app, "/api/rooms/chat/flood/events", None).await;
+
+    let db = Db::new(&app.database_url, 2, Duration::from_secs(30));
+    let filler = "x".repeat(1000);
+    for batch in 0..EVENTS / PER_TRANSACTION {
+        let filler = filler.clone();
+        db.write(move |conn, outbox| {
+            let alice = users::find_by_username(conn, "alice")?.expect("alice");
+            for i in 0..PER_TRANSACTION {
+                let text = format!("{:05} {filler}", batch * PER_TRANSACTION + i);
+                let row = messages::insert(
+                    conn,
+                    &NewMessage {
+                        namespace: "chat",
+                        room: "flood",
+                        author_id: alice.id,
+                        message: &text,
+                    },
+                )?;
+                outbox.record(Change::MessageCreated(
+                    row.into_message(alice.username.clone()),
+                ));
+            }
+            Ok(())
+        })
+        .await
+        .expect("write a batch");
+    }
+    let fast_events = fast.take(EVENTS).await;
+    assert_eq!(fast_events.len(), EVENTS);
+    // Everything has been dispatched; the slow subscriber's queue overflowed, so the hub
+    // no longer holds anything for it: its memory is bounded by its queue.
+    assert_eq!(
+        app.handle.open_streams(),
+        1,
+        "only the reading subscriber is still fed by the hub"
+    );
+
+    let slow_events = slow.take(EVENTS).await;
+    let order: Vec<String> = message_texts(&slow_events)
+        .iter()
+        .map(|t| t[..5].to_owned())
+        .collect();
+    let expected: Vec<String> = (0..EVENTS).map(|n| format!("{n:05}")).collect();
+    assert_eq!(order, expected, "all of them, in order, once");
+    // And it is live again afterwards.
+    let token = {
+        let response = app.login("alice").await;
+        let body: Value = response.json().await.expect("session");
+        body["token"].as_str().expect("token").to_owned()
+    };
+    post(&app, &token, "chat", "flood", "live again").await;
+    assert_eq!(message_texts(&[slow.expect_event().await]), ["live again"]);
+}
+
+#[tokio::test]
+async fn stopping_the_server_ends_open_streams() {
+    let app = spawn_app().await;
+    let (mut stream, _) =
+        SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
+    app.handle.stop(true).await;
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends instead of hanging"
+    );
+}
+
+#[tokio::test]
+async fn writes_roll_back_with_their_events() {
+    // An event exists if and only if its change committed: a failed write leaves neither.
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    app.create_note(&alice, "mine", "Mine", "").await;
+    let (mut stream, _) =
+        SseClient::connect_ready(&app, "/api/rooms/notes/mine/events", None).await;
+    let forbidden = app
+        .send_json(
+            Method::PUT,
+            "/api/notes/mine",
+            Some(&bob),
+            &json!({"title": "Bob's", "body": ""}),
+        )
+        .await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    post(&app, &alice, "notes", "mine", "after the refusal").await;
+    let first = stream.expect_event().await;
+    assert_eq!(
+        first.event, "message.created",
+        "no event for the refused update"
+    );
+    let url = app.database_url.clone();
+    let counted = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&url).expect("connect");
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT count(*) AS n FROM events WHERE event_type = 'note.updated'")
+            .get_result::<Count>(&mut conn)
+            .expect("count")
+            .n
+    })
+    .await
+    .expect("count task");
+    assert_eq!(counted, 0);
+}
