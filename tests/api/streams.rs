@@ -97,7 +97,7 @@ async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
         .expect("delete");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
-    let expected = vec![
+    let expected = [
         ("note.created", created),
         ("message.created", comment.clone()),
         ("message.updated", edited),
