@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: parley::config::Config) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let app = Application::build(config).await?;
     let handle = app.handle();
     let mut terminate = signal(SignalKind::terminate())?;
@@ -40,4 +41,19 @@ async fn serve(config: parley::config::Config) -> anyhow::Result<()> {
         handle.stop(true).await;
     });
     app.run_until_stopped().await
+}
+
+/// Every event stream is an open socket: allow as many as the hard limit permits, not the
+/// soft default (often 1024).
+fn raise_open_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(%error, soft, hard, "could not raise the open file limit");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not read the open file limit"),
+    }
 }
