@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, assert_problem, spawn_app};
 
-struct Case {
+pub struct Case {
     name: &'static str,
     method: Method,
-    path: &'static str,
+    path: String,
     content_type: Option<&'static str>,
     body: Vec<u8>,
     extra_header: Option<(&'static str, &'static str)>,
@@ -18,11 +18,11 @@ struct Case {
     field: Option<&'static str>,
 }
 
-fn case(name: &'static str, method: Method, path: &'static str, body: &str) -> Case {
+pub fn case(name: &'static str, method: Method, path: impl Into<String>, body: &str) -> Case {
     Case {
         name,
         method,
-        path,
+        path: path.into(),
         content_type: Some("application/json"),
         body: body.as_bytes().to_vec(),
         extra_header: None,
@@ -34,24 +34,24 @@ fn case(name: &'static str, method: Method, path: &'static str, body: &str) -> C
 }
 
 impl Case {
-    fn field(mut self, field: &'static str) -> Self {
+    pub fn field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
         self
     }
-    fn status(mut self, status: StatusCode, code: &'static str) -> Self {
+    pub fn status(mut self, status: StatusCode, code: &'static str) -> Self {
         self.status = status;
         self.code = code;
         self
     }
-    fn content_type(mut self, content_type: Option<&'static str>) -> Self {
+    pub fn content_type(mut self, content_type: Option<&'static str>) -> Self {
         self.content_type = content_type;
         self
     }
-    fn header(mut self, name: &'static str, value: &'static str) -> Self {
+    pub fn header(mut self, name: &'static str, value: &'static str) -> Self {
         self.extra_header = Some((name, value));
         self
     }
-    fn raw(mut self, body: Vec<u8>) -> Self {
+    pub fn raw(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
     }
@@ -255,12 +255,15 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
     );
     let before = state(&app).await;
 
-    for case in cases() {
-        let mut request = app.request(
-            case.method.clone(),
-            case.path,
-            case.signed_in.then_some(token.as_str()),
-        );
+    assert_cases(&app, &token, cases()).await;
+    assert_eq!(state(&app).await, before, "a bad request changed something");
+}
+
+/// Sends each case (signed in as `token` where the case says so) and checks its answer.
+pub async fn assert_cases(app: &TestApp, token: &str, cases: Vec<Case>) {
+    for case in cases {
+        let signed_in = case.signed_in.then_some(token);
+        let mut request = app.request(case.method.clone(), &case.path, signed_in);
         if let Some(content_type) = case.content_type {
             request = request.header("content-type", content_type);
         }
@@ -274,7 +277,8 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        let problem = assert_problem_named(response, &case).await;
+        assert_eq!(response.status(), case.status, "{}", case.name);
+        let problem = assert_problem(response, case.status, case.code).await;
         if let Some(field) = case.field {
             let fields: Vec<&str> = problem["errors"]
                 .as_array()
@@ -283,13 +287,6 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
             assert_eq!(fields, [field], "{}: {problem}", case.name);
         }
     }
-    assert_eq!(state(&app).await, before, "a bad request changed something");
-}
-
-async fn assert_problem_named(response: reqwest::Response, case: &Case) -> Value {
-    let status = response.status();
-    assert_eq!(status, case.status, "{}", case.name);
-    assert_problem(response, case.status, case.code).await
 }
 
 #[tokio::test]

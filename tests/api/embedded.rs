@@ -18,13 +18,17 @@ struct Server {
     address: String,
 }
 
-/// Starts `parley` in `dir` and waits for the line that says where it listens.
-fn start(dir: &Path) -> Server {
+/// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
+/// for the line that says where it listens.
+fn start(dir: &Path, database_url: Option<&str>) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     for (name, _) in std::env::vars() {
         if name.starts_with("PARLEY_") || name == "DATABASE_URL" {
             command.env_remove(name);
         }
+    }
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
     }
     let mut child = command
         .args(["--listen", "127.0.0.1:0"])
@@ -66,7 +70,7 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let client = reqwest::Client::new();
 
-    let server = start(dir.path());
+    let server = start(dir.path(), None);
     let url = |server: &Server, path: &str| format!("{}{path}", server.address);
     let register = client
         .post(url(&server, "/api/users"))
@@ -115,7 +119,7 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
     )
     .expect("write a stale lock");
 
-    let server = start(dir.path());
+    let server = start(dir.path(), None);
     let note: Value = client
         .get(url(&server, "/api/notes/durable"))
         .send()
@@ -165,23 +169,7 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-    let mut child = command
-        .args(["--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", &database_url)
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run parley");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let address = loop {
-        let line = lines.next().expect("parley exited early").expect("output");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let Server { mut child, address } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
     client
         .post(format!("{address}/api/users"))

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::bad_input::{Case, assert_cases, case};
 use crate::helpers::{TestApp, assert_problem, spawn_app};
 
 fn header(response: &Response, name: &str) -> Option<String> {
@@ -552,46 +553,6 @@ async fn messages_may_be_1024_characters_and_rooms_200() {
     assert_eq!(spaced["room"], "general chat 日本");
 }
 
-struct Case {
-    name: &'static str,
-    method: Method,
-    path: String,
-    body: Option<String>,
-    content_type: &'static str,
-    status: StatusCode,
-    code: &'static str,
-    field: Option<&'static str>,
-}
-
-fn invalid(name: &'static str, method: Method, path: &str, body: Option<&str>) -> Case {
-    Case {
-        name,
-        method,
-        path: path.to_owned(),
-        body: body.map(str::to_owned),
-        content_type: "application/json",
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "validation",
-        field: None,
-    }
-}
-
-impl Case {
-    fn field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
-        self
-    }
-    fn status(mut self, status: StatusCode, code: &'static str) -> Self {
-        self.status = status;
-        self.code = code;
-        self
-    }
-    fn content_type(mut self, content_type: &'static str) -> Self {
-        self.content_type = content_type;
-        self
-    }
-}
-
 fn cases(seed_id: i64) -> Vec<Case> {
     use Method as M;
     use StatusCode as S;
@@ -602,84 +563,77 @@ fn cases(seed_id: i64) -> Vec<Case> {
     let too_long = json!({ "message": "é".repeat(1025) }).to_string();
     let long_room = format!("/api/rooms/chat/{}/messages", "r".repeat(201));
     let long_room_comment = format!("/api/rooms/notes/{}/messages", "r".repeat(201));
-    let ok = Some(r#"{"message":"fine"}"#);
+    let ok = r#"{"message":"fine"}"#;
     // Valid base64 of text that is no message id, and text that is not base64 at all.
     let forged = "/api/rooms/chat/general/messages?cursor=YWJj";
     let garbage = "/api/rooms/chat/general/messages?cursor=%25%25%25";
     vec![
-        invalid("empty message", M::POST, post, Some(r#"{"message":""}"#)).field("message"),
-        invalid(
+        case("empty message", M::POST, post, r#"{"message":""}"#).field("message"),
+        case(
             "whitespace-only message",
             M::POST,
             post,
-            Some(r#"{"message":" \n\t "}"#),
+            r#"{"message":" \n\t "}"#,
         )
         .field("message"),
-        invalid("1025-character message", M::POST, post, Some(&too_long)).field("message"),
-        invalid("numeric message", M::POST, post, Some(r#"{"message":5}"#)).field("message"),
-        invalid("null message", M::POST, post, Some(r#"{"message":null}"#)).field("message"),
-        invalid("array message", M::POST, post, Some(r#"{"message":["a"]}"#)).field("message"),
-        invalid("missing message", M::POST, post, Some("{}")).field("message"),
-        invalid(
+        case("1025-character message", M::POST, post, &too_long).field("message"),
+        case("numeric message", M::POST, post, r#"{"message":5}"#).field("message"),
+        case("null message", M::POST, post, r#"{"message":null}"#).field("message"),
+        case("array message", M::POST, post, r#"{"message":["a"]}"#).field("message"),
+        case("missing message", M::POST, post, "{}").field("message"),
+        case(
             "client-chosen author",
             M::POST,
             post,
-            Some(r#"{"message":"hi","from":"bob"}"#),
+            r#"{"message":"hi","from":"bob"}"#,
         )
         .field("from"),
-        invalid("malformed JSON", M::POST, post, Some(r#"{"message": "#))
+        case("malformed JSON", M::POST, post, r#"{"message": "#)
             .status(S::BAD_REQUEST, "bad-request"),
-        invalid("JSON string body", M::POST, post, Some(r#""hi""#))
-            .status(S::BAD_REQUEST, "bad-request"),
-        invalid("text/plain body", M::POST, post, ok)
-            .content_type("text/plain")
+        case("JSON string body", M::POST, post, r#""hi""#).status(S::BAD_REQUEST, "bad-request"),
+        case("text/plain body", M::POST, post, ok)
+            .content_type(Some("text/plain"))
             .status(S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
-        invalid(
+        case(
             "upper-case namespace",
             M::POST,
             "/api/rooms/Chat/general/messages",
             ok,
         )
         .field("namespace"),
-        invalid(
+        case(
             "namespace starting with a dash",
             M::POST,
             "/api/rooms/-chat/general/messages",
             ok,
         )
         .field("namespace"),
-        invalid("room of 201 characters", M::POST, &long_room, ok).field("room"),
-        invalid(
+        case("room of 201 characters", M::POST, &long_room, ok).field("room"),
+        case(
             "comment room of 201 characters",
             M::POST,
             &long_room_comment,
             ok,
         )
         .field("room"),
-        invalid("edit to empty", M::PATCH, seed, Some(r#"{"message":""}"#)).field("message"),
-        invalid(
-            "edit to blanks",
-            M::PATCH,
-            seed,
-            Some(r#"{"message":"   "}"#),
-        )
-        .field("message"),
-        invalid("edit to 1025 characters", M::PATCH, seed, Some(&too_long)).field("message"),
-        invalid("edit to a number", M::PATCH, seed, Some(r#"{"message":1}"#)).field("message"),
-        invalid(
+        case("edit to empty", M::PATCH, seed, r#"{"message":""}"#).field("message"),
+        case("edit to blanks", M::PATCH, seed, r#"{"message":"   "}"#).field("message"),
+        case("edit to 1025 characters", M::PATCH, seed, &too_long).field("message"),
+        case("edit to a number", M::PATCH, seed, r#"{"message":1}"#).field("message"),
+        case(
             "list in an upper-case namespace",
             M::GET,
             "/api/rooms/Chat/general/messages",
-            None,
+            "",
         )
         .field("namespace"),
-        invalid("list a room of 201 characters", M::GET, &long_room, None).field("room"),
-        invalid("limit zero", M::GET, &format!("{list}?limit=0"), None).field("limit"),
-        invalid("limit abc", M::GET, &format!("{list}?limit=abc"), None).field("limit"),
-        invalid("limit negative", M::GET, &format!("{list}?limit=-1"), None).field("limit"),
-        invalid("limit 101", M::GET, &format!("{list}?limit=101"), None).field("limit"),
-        invalid("forged cursor", M::GET, forged, None).field("cursor"),
-        invalid("cursor that is not base64", M::GET, garbage, None).field("cursor"),
+        case("list a room of 201 characters", M::GET, &long_room, "").field("room"),
+        case("limit zero", M::GET, &format!("{list}?limit=0"), "").field("limit"),
+        case("limit abc", M::GET, &format!("{list}?limit=abc"), "").field("limit"),
+        case("limit negative", M::GET, &format!("{list}?limit=-1"), "").field("limit"),
+        case("limit 101", M::GET, &format!("{list}?limit=101"), "").field("limit"),
+        case("forged cursor", M::GET, forged, "").field("cursor"),
+        case("cursor that is not base64", M::GET, garbage, "").field("cursor"),
     ]
 }
 
@@ -701,23 +655,7 @@ async fn bad_message_input_gets_problem_details_and_changes_nothing() {
     posted(&app, &token, "notes/seed", "a comment").await;
     let before = message_state(&app).await;
 
-    for case in cases(seed["id"].as_i64().expect("id")) {
-        let mut request = app.request(case.method.clone(), &case.path, Some(&token));
-        if let Some(body) = &case.body {
-            request = request
-                .header("content-type", case.content_type)
-                .body(body.clone());
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        assert_eq!(response.status(), case.status, "{}", case.name);
-        let problem = assert_problem(response, case.status, case.code).await;
-        if let Some(field) = case.field {
-            assert_eq!(field_names(&problem), [field], "{}: {problem}", case.name);
-        }
-    }
+    assert_cases(&app, &token, cases(seed["id"].as_i64().expect("id"))).await;
 
     assert_eq!(
         message_state(&app).await,
