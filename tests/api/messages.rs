@@ -628,10 +628,10 @@ fn cases(seed_id: i64) -> Vec<Case> {
         )
         .field("namespace"),
         case("list a room of 201 characters", M::GET, &long_room, "").field("room"),
-        case("limit zero", M::GET, &format!("{list}?limit=0"), "").field("limit"),
-        case("limit abc", M::GET, &format!("{list}?limit=abc"), "").field("limit"),
-        case("limit negative", M::GET, &format!("{list}?limit=-1"), "").field("limit"),
-        case("limit 101", M::GET, &format!("{list}?limit=101"), "").field("limit"),
+        case("limit zero", M::GET, format!("{list}?limit=0"), "").field("limit"),
+        case("limit abc", M::GET, format!("{list}?limit=abc"), "").field("limit"),
+        case("limit negative", M::GET, format!("{list}?limit=-1"), "").field("limit"),
+        case("limit 101", M::GET, format!("{list}?limit=101"), "").field("limit"),
         case("forged cursor", M::GET, forged, "").field("cursor"),
         case("cursor that is not base64", M::GET, garbage, "").field("cursor"),
     ]
