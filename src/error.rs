@@ -72,6 +72,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
+    #[error("the server is shutting down; reconnect, with Last-Event-ID to resume")]
+    ShuttingDown,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -101,7 +103,7 @@ impl ApiError {
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::ShuttingDown => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -118,7 +120,7 @@ impl ApiError {
             Self::PreconditionFailed(_) => "Precondition failed",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::Unavailable(_) => "Service unavailable",
+            Self::Unavailable(_) | Self::ShuttingDown => "Service unavailable",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -150,7 +152,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,7 +172,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, *allow));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::ShuttingDown => {
                 response.insert_header((
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECONDS),

@@ -109,6 +109,13 @@ impl Stream {
             };
             match last {
                 Some(from) if from < upto => last = Some(self.replay(&target, from, upto).await?),
+                // A position beyond anything this database has committed was not handed
+                // out by it (say, the data directory was recreated): the client's state
+                // is from elsewhere, and waiting for the log to pass it would skip events.
+                Some(from) if !sent_ready && from > upto => {
+                    self.send_marker("reset", upto).await?;
+                    last = Some(upto);
+                }
                 Some(_) => {}
                 // Without a position the stream starts now: nothing is replayed.
                 None => last = Some(upto),

@@ -99,9 +99,10 @@ fn open(
         .map_err(|_| {
             ApiError::BadRequest("Last-Event-ID is not a position this server hands out".to_owned())
         })?;
+    let given = |text: &String| !text.trim().is_empty();
     let resume_from = header
-        .or(query.last_event_id)
-        .filter(|text| !text.trim().is_empty())
+        .filter(given)
+        .or(query.last_event_id.filter(given))
         .map(|text| {
             text.parse::<Position>().map_err(|_| {
                 ApiError::BadRequest(format!(
@@ -130,8 +131,9 @@ fn open(
         .insert_header(("X-Accel-Buffering", "no")))
 }
 
+/// `None` (every type) when absent or empty.
 fn parse_types(types: Option<&str>) -> Result<Option<HashSet<EventType>>, FieldError> {
-    let Some(types) = types else {
+    let Some(types) = types.filter(|types| !types.trim().is_empty()) else {
         return Ok(None);
     };
     types

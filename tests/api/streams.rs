@@ -613,3 +613,39 @@ async fn writes_roll_back_with_their_events() {
     .expect("count task");
     assert_eq!(counted, 0);
 }
+
+#[tokio::test]
+async fn a_position_this_database_never_handed_out_starts_with_reset() {
+    // E.g. a browser that kept its last id while the server's data was recreated: waiting
+    // for the log to pass that id would silently skip everything until then.
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let mut stream =
+        SseClient::connect(&app, "/api/rooms/chat/general/events", Some("999999999-1")).await;
+    assert_eq!(stream.expect_event().await.event, "reset");
+    assert_eq!(stream.expect_event().await.event, "ready");
+    post(&app, &token, "chat", "general", "seen").await;
+    assert_eq!(message_texts(&[stream.expect_event().await]), ["seen"]);
+}
+
+#[tokio::test]
+async fn empty_parameters_mean_no_filter_and_no_position() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    post(&app, &token, "chat", "general", "first").await;
+    let listed = app.get("/api/rooms/chat/general/messages").await;
+    let position = listed
+        .headers()
+        .get("stream-position")
+        .and_then(|v| v.to_str().ok())
+        .expect("position")
+        .to_owned();
+    post(&app, &token, "chat", "general", "second").await;
+
+    // An empty header does not hide the query parameter; an empty `types` filters nothing.
+    let url = app.url(&format!(
+        "/api/rooms/chat/general/events?types=&last_event_id={position}"
+    ));
+    let (_, replayed) = SseClient::connect_ready_to(&app.client, &url, Some("")).await;
+    assert_eq!(message_texts(&replayed), ["second"]);
+}

@@ -47,6 +47,7 @@ pub async fn read_note(
     if is_not_modified(if_none_match.as_deref(), &tag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
+            .insert_header((STREAM_POSITION, position.to_string()))
             .finish());
     }
     Ok(HttpResponse::Ok()
