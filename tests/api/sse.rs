@@ -128,6 +128,37 @@ impl SseClient {
         }
     }
 
+    /// Changes (every event but `ready`) up to and including the first that `done` accepts.
+    /// Where `ready` falls is not asserted: a change committed just before connecting can
+    /// follow it while another transaction anywhere in the cluster holds the log back.
+    pub async fn changes_until(
+        &mut self,
+        mut done: impl FnMut(&SseEvent) -> bool,
+    ) -> Vec<SseEvent> {
+        let mut changes = Vec::new();
+        loop {
+            let event = self.expect_event().await;
+            if event.event == "ready" {
+                continue;
+            }
+            let finished = done(&event);
+            changes.push(event);
+            if finished {
+                return changes;
+            }
+        }
+    }
+
+    /// The next `count` changes (events other than `ready`).
+    pub async fn changes(&mut self, count: usize) -> Vec<SseEvent> {
+        let mut seen = 0;
+        self.changes_until(|_| {
+            seen += 1;
+            seen == count
+        })
+        .await
+    }
+
     /// The next `count` events.
     pub async fn take(&mut self, count: usize) -> Vec<SseEvent> {
         let mut events = Vec::with_capacity(count);
