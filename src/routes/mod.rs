@@ -4,6 +4,7 @@ pub mod fallback;
 pub mod health;
 pub mod messages;
 pub mod notes;
+pub mod pages;
 pub mod pagination;
 pub mod sessions;
 pub mod streams;

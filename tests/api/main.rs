@@ -8,6 +8,7 @@ mod helpers;
 mod messages;
 mod notes;
 mod openapi;
+mod pages;
 mod sse;
 mod streams;
 mod users;
