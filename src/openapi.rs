@@ -15,6 +15,7 @@ use crate::routes::{health, messages, notes, sessions, streams, users};
     paths(
         health::read_health,
         health::read_readiness,
+        health::read_metrics,
         users::create_user,
         users::read_current_user,
         sessions::create_session,

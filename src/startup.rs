@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
-use actix_web::middleware::{Condition, ErrorHandlers};
+use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, Result, bail};
 use tracing_actix_web::TracingLogger;
@@ -18,7 +18,7 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::{extract, openapi, routes};
+use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
 const DATABASE_NAME: &str = "parley";
@@ -105,6 +105,7 @@ impl Application {
                 .wrap(
                     ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors),
                 )
+                .wrap(from_fn(metrics::record))
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
                 .wrap(TracingLogger::default())
                 .configure(routes::configure)

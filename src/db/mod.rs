@@ -69,15 +69,26 @@ impl Db {
         F: FnOnce(&mut PgConnection, &mut Outbox) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| {
-            conn.transaction(|conn| {
-                let mut outbox = Outbox::default();
-                let value = change(conn, &mut outbox)?;
-                outbox.append(conn)?;
-                Ok(value)
+        let (value, appended) = self
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let mut outbox = Outbox::default();
+                    let value = change(conn, &mut outbox)?;
+                    let appended = outbox.append(conn)?;
+                    Ok((value, appended))
+                })
             })
-        })
-        .await
+            .await?;
+        crate::metrics::METRICS
+            .events_appended
+            .inc_by(appended as u64);
+        Ok(value)
+    }
+
+    /// Connections in the pool, and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
     }
 
     /// Whether the database answers a trivial query (for `/readyz`).

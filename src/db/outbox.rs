@@ -61,8 +61,8 @@ impl Outbox {
     }
 
     /// Appends the recorded changes to the event log on the transaction's connection, so
-    /// they commit (or roll back) with it.
-    pub(super) fn append(self, conn: &mut PgConnection) -> Result<(), ApiError> {
+    /// they commit (or roll back) with it. Returns how many there were.
+    pub(super) fn append(self, conn: &mut PgConnection) -> Result<usize, ApiError> {
         let new = self
             .changes
             .into_iter()
@@ -72,6 +72,6 @@ impl Outbox {
                 ApiError::Internal(anyhow::anyhow!("could not serialize an event: {error}"))
             })?;
         events::append(conn, &new)?;
-        Ok(())
+        Ok(new.len())
     }
 }

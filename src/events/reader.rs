@@ -16,6 +16,7 @@ use tokio_postgres::AsyncMessage;
 
 use super::hub::Hub;
 use crate::db::{Db, events};
+use crate::metrics::METRICS;
 
 /// How often the reader looks at the log with no wake-up.
 const POLL: Duration = Duration::from_millis(250);
@@ -63,6 +64,7 @@ async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>) {
             {
                 Ok(batch) => {
                     let full = batch.len() as i64 == BATCH;
+                    METRICS.events_dispatched.inc_by(batch.len() as u64);
                     hub.dispatch(batch);
                     if !full {
                         break;

@@ -14,6 +14,7 @@ use super::hub::Hub;
 use super::{Event, EventType, Position, Target};
 use crate::db::{Db, events};
 use crate::error::ApiError;
+use crate::metrics::{METRICS, OpenStream};
 use crate::models::StreamMarker;
 
 /// Events read from the log per query while replaying.
@@ -45,6 +46,7 @@ pub fn open(
     }
     let (outgoing, frames) = mpsc::channel(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
+        let _open = OpenStream::new();
         let mut stream = Stream {
             hub,
             db,
@@ -144,6 +146,7 @@ impl Stream {
             if self.hub.is_closed() {
                 return Err(End::Shutdown);
             }
+            METRICS.catch_ups.inc();
             tracing::debug!(?target, "slow subscriber: catching up from the log");
         }
     }
@@ -207,7 +210,9 @@ impl Stream {
         let frame = sse::Data::new(event.data.clone())
             .event(event.kind.as_str())
             .id(event.position.to_string());
-        self.send(frame.into()).await
+        self.send(frame.into()).await?;
+        METRICS.events_delivered.inc();
+        Ok(())
     }
 
     async fn send_marker(&self, name: &'static str, position: Position) -> Result<(), End> {

@@ -1,6 +1,7 @@
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
+use crate::metrics::METRICS;
 use crate::models::Health;
 use crate::startup::AppState;
 
@@ -10,6 +11,23 @@ use crate::startup::AppState;
 ))]
 pub async fn read_health() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
+}
+
+/// Prometheus metrics
+///
+/// Requests by route and status with latencies, open event streams, events appended,
+/// dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses(
+    (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+))]
+pub async fn read_metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (connections, idle) = state.db.pool_state();
+    METRICS.pool_connections.set(i64::from(connections));
+    METRICS.pool_idle_connections.set(i64::from(idle));
+    METRICS.subscribers.set(state.hub.subscriber_count() as i64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(METRICS.render())
 }
 
 /// Readiness: the database answers.

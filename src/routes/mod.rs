@@ -17,6 +17,7 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", "GET").route(web::get().to(health::read_health)))
         .service(resource("/readyz", "GET").route(web::get().to(health::read_readiness)))
+        .service(resource("/metrics", "GET").route(web::get().to(health::read_metrics)))
         .service(resource("/api/users", "POST").route(web::post().to(users::create_user)))
         .service(resource("/api/users/me", "GET").route(web::get().to(users::read_current_user)))
         .service(resource("/api/sessions", "POST").route(web::post().to(sessions::create_session)))

@@ -1,0 +1,183 @@
+//! Prometheus metrics: one process-wide registry, rendered at `/metrics`.
+
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route pattern (`/api/notes/{key}`), never the raw path: bounded cardinality.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_seconds: Family<RouteLabels, Histogram>,
+    pub open_streams: Gauge,
+    pub events_appended: Counter,
+    pub events_dispatched: Counter,
+    pub events_delivered: Counter,
+    pub catch_ups: Counter,
+    pub subscribers: Gauge,
+    pub pool_connections: Gauge,
+    pub pool_idle_connections: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ])
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("parley");
+    let metrics = Metrics {
+        requests: Family::default(),
+        request_seconds: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+        open_streams: Gauge::default(),
+        events_appended: Counter::default(),
+        events_dispatched: Counter::default(),
+        events_delivered: Counter::default(),
+        catch_ups: Counter::default(),
+        subscribers: Gauge::default(),
+        pool_connections: Gauge::default(),
+        pool_idle_connections: Gauge::default(),
+        registry: Registry::default(),
+    };
+    registry.register(
+        "http_requests",
+        "HTTP requests answered",
+        metrics.requests.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "Time to the response head (for event streams: until the stream starts)",
+        metrics.request_seconds.clone(),
+    );
+    registry.register(
+        "sse_open_streams",
+        "Event streams open now",
+        metrics.open_streams.clone(),
+    );
+    registry.register(
+        "events_appended",
+        "Events this process appended to the log (committed with their change)",
+        metrics.events_appended.clone(),
+    );
+    registry.register(
+        "events_dispatched",
+        "Events this process's reader read from the log and handed to the hub",
+        metrics.events_dispatched.clone(),
+    );
+    registry.register(
+        "events_delivered",
+        "Event frames written to streams (one per event per subscriber)",
+        metrics.events_delivered.clone(),
+    );
+    registry.register(
+        "sse_catch_ups",
+        "Times a subscriber fell behind its queue and caught up from the log",
+        metrics.catch_ups.clone(),
+    );
+    registry.register(
+        "hub_subscribers",
+        "Streams registered with the hub for live events",
+        metrics.subscribers.clone(),
+    );
+    registry.register(
+        "db_pool_connections",
+        "Database connections in the pool",
+        metrics.pool_connections.clone(),
+    );
+    registry.register(
+        "db_pool_idle_connections",
+        "Idle database connections in the pool",
+        metrics.pool_idle_connections.clone(),
+    );
+    Metrics {
+        registry,
+        ..metrics
+    }
+});
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(%error, "could not render metrics");
+        }
+        text
+    }
+}
+
+/// Counts every request by method, route pattern and status, and times it.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let response = next.call(req).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status().as_u16();
+    METRICS
+        .request_seconds
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    METRICS
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status,
+        })
+        .inc();
+    Ok(response)
+}
+
+/// Counts an open stream for as long as it lives.
+pub struct OpenStream;
+
+impl OpenStream {
+    pub fn new() -> Self {
+        METRICS.open_streams.inc();
+        Self
+    }
+}
+
+impl Default for OpenStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        METRICS.open_streams.dec();
+    }
+}
