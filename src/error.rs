@@ -74,6 +74,8 @@ pub enum ApiError {
     Unavailable(#[source] anyhow::Error),
     #[error("the server is shutting down; reconnect, with Last-Event-ID to resume")]
     ShuttingDown,
+    #[error("too many failed logins; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -104,6 +106,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Unavailable(_) | Self::ShuttingDown => "unavailable",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Internal(_) => "internal",
         }
     }
@@ -121,6 +124,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Unavailable(_) | Self::ShuttingDown => "Service unavailable",
+            Self::TooManyRequests { .. } => "Too many requests",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -153,6 +157,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +173,9 @@ impl ResponseError for ApiError {
         match self {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             Self::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, *allow));

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod metrics;
 pub mod models;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -18,6 +18,7 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
+use crate::rate_limit::LoginLimiter;
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -30,6 +31,7 @@ pub struct AppState {
     pub session_ttl: Duration,
     pub secure_cookies: bool,
     pub sse_keep_alive: Duration,
+    pub login_limiter: LoginLimiter,
 }
 
 pub struct Application {
@@ -91,6 +93,7 @@ impl Application {
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
+            login_limiter: LoginLimiter::default(),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;

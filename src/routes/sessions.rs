@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use crate::auth::{self, CurrentUser};
@@ -24,16 +24,33 @@ const WRONG_CREDENTIALS: &str = "the username or password is wrong";
     (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "A field has the wrong type", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed logins for this username or from this address; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+        headers(("Retry-After" = String, description = "Seconds to wait"))),
 ))]
 pub async fn create_session(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(body): Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
+    let address = req.peer_addr().map(|peer| peer.ip());
+    // Keys are bounded in size whatever the client sends.
+    let attempted: String = body.username.chars().take(Username::MAX).collect();
+    let limiter = &state.login_limiter;
+    limiter
+        .check(&attempted, address)
+        .map_err(|wait| ApiError::TooManyRequests {
+            retry_after: wait.as_secs().max(1),
+        })?;
+    let failed = || {
+        limiter.record_failure(&attempted, address);
+        tracing::info!(username = %attempted, ?address, "failed login");
+        ApiError::Unauthorized(WRONG_CREDENTIALS)
+    };
     // A malformed username or password cannot belong to anyone: answer as for a wrong one.
     let (username, password) = Username::parse("username", body.username)
         .ok()
         .zip(Password::parse("password", body.password).ok())
-        .ok_or(ApiError::Unauthorized(WRONG_CREDENTIALS))?;
+        .ok_or_else(failed)?;
 
     let lookup = username.as_str().to_owned();
     let user = state
@@ -43,11 +60,9 @@ pub async fn create_session(
     let stored = user.as_ref().map(|user| user.password_hash.clone());
     let user = match (auth::verify_password(password, stored).await?, user) {
         (true, Some(user)) => user,
-        _ => {
-            tracing::info!(username = username.as_str(), "failed login");
-            return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
-        }
+        _ => return Err(failed()),
     };
+    limiter.record_success(username.as_str());
 
     let (token, token_hash) = auth::new_token()?;
     let ttl = state.session_ttl;

@@ -219,3 +219,29 @@ async fn expired_sessions_are_refused() {
         .expect("me");
     assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_down() {
+    let app = spawn_app().await;
+    app.register("victim").await;
+    app.register("bystander").await;
+    let wrong = json!({"username": "victim", "password": "not the password"});
+    for _ in 0..parley::rate_limit::PER_USERNAME {
+        let response = app
+            .send_json(Method::POST, "/api/sessions", None, &wrong)
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits: a guesser cannot tell which try was right.
+    let locked = app.login("victim").await;
+    let retry_after: u64 = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!(retry_after > 0);
+    assert_problem(locked, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    // Other users are unaffected.
+    assert_eq!(app.login("bystander").await.status(), StatusCode::CREATED);
+}
