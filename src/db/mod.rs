@@ -23,6 +23,8 @@ use outbox::Outbox;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The handle handlers use to reach the database.
 #[derive(Clone)]
 pub struct Db {
@@ -91,13 +93,17 @@ impl Db {
         (state.connections, state.idle_connections)
     }
 
-    /// Whether the database answers a trivial query (for `/readyz`).
+    /// Whether the database answers a trivial query (for `/readyz`). Waits at most a
+    /// second for a connection: a probe wants a quick answer, not the request timeout.
     pub async fn ping(&self) -> Result<(), ApiError> {
         use diesel::RunQueryDsl;
-        self.run(|conn| {
-            diesel::sql_query("SELECT 1").execute(conn)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(PING_TIMEOUT)?;
+            diesel::sql_query("SELECT 1").execute(&mut conn)?;
             Ok(())
         })
         .await
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?
     }
 }

@@ -1,0 +1,169 @@
+//! Faults: the database goes away and comes back. A binary of its own, with a cluster of
+//! its own, because stopping the shared test cluster would break every other test.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use parley::config::Config;
+use parley::db::cluster::{Cluster, ClusterOptions};
+use parley::startup::Application;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn start_cluster(dir: &Path) -> Cluster {
+    let options = ClusterOptions {
+        ephemeral: true,
+        ..ClusterOptions::default()
+    };
+    let cluster = Cluster::start(dir, &options).expect("start PostgreSQL");
+    cluster.ensure_database("parley").expect("database");
+    cluster
+}
+
+/// Polls `/readyz` until it answers `want` (bounded by PATIENCE).
+async fn readiness_becomes(
+    client: &reqwest::Client,
+    base: &str,
+    want: StatusCode,
+) -> reqwest::Response {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let response = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .expect("readyz");
+        if response.status() == want {
+            return response;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz never answered {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn problem_with_retry_after(response: &reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert!(header("retry-after").is_some(), "503 without Retry-After");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_goes_away_and_comes_back_without_a_restart() {
+    let dir = tempfile::Builder::new()
+        .prefix("parley-faults-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cluster_dir = dir.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
+        .await
+        .expect("cluster");
+    let mut config = Config::for_database(cluster.url("parley"));
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.database.db_timeout = Duration::from_secs(1);
+    let app = Application::build(config).await.expect("app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let client = reqwest::Client::new();
+    let credentials = json!({"username": "alice", "password": "correct horse battery"});
+    client
+        .post(format!("{base}/api/users"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("register");
+    let session: Value = client
+        .post(format!("{base}/api/sessions"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("session");
+    let token = session["token"].as_str().expect("token").to_owned();
+    let post = |text: &'static str| {
+        client
+            .post(format!("{base}/api/rooms/chat/general/messages"))
+            .bearer_auth(&token)
+            .json(&json!({ "message": text }))
+            .send()
+    };
+
+    // A watcher, caught up.
+    let response = client
+        .get(format!("{base}/api/rooms/chat/general/events"))
+        .send()
+        .await
+        .expect("stream");
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        let chunk = tokio::time::timeout(PATIENCE, body.next())
+            .await
+            .expect("ready in time");
+        seen.push_str(&String::from_utf8_lossy(
+            &chunk.expect("open").expect("bytes"),
+        ));
+    }
+
+    // The database stops.
+    let cluster = tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .expect("stop task");
+    cluster.expect("stop PostgreSQL");
+    let not_ready = readiness_becomes(&client, &base, StatusCode::SERVICE_UNAVAILABLE).await;
+    problem_with_retry_after(&not_ready);
+    let refused = post("while the database is down")
+        .await
+        .expect("an answer, not a hang");
+    problem_with_retry_after(&refused);
+
+    // It comes back; the same server serves again, and the same stream delivers.
+    let cluster_dir = dir.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
+        .await
+        .expect("cluster");
+    readiness_becomes(&client, &base, StatusCode::OK).await;
+    let accepted = post("after the outage").await.expect("post");
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let mut delivered = String::new();
+    while !delivered.contains("after the outage") {
+        let chunk = tokio::time::timeout(PATIENCE, body.next())
+            .await
+            .expect("delivery in time");
+        let bytes = chunk
+            .expect("the stream stayed open through the outage")
+            .expect("bytes");
+        delivered.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(
+        !delivered.contains("while the database is down"),
+        "a refused write was delivered"
+    );
+
+    handle.stop(true).await;
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .expect("stop task")
+        .expect("stop");
+}
