@@ -262,3 +262,107 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         "every acknowledged write is there"
     );
 }
+
+/// `kill -9` mid-stream, then a new server on the same database: a client resuming with
+/// its `Last-Event-ID` receives every acknowledged write it had not seen, once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
+    use crate::sse::SseClient;
+
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Server { mut child, address } = start(dir.path(), Some(&database_url));
+    let client = reqwest::Client::new();
+    let credentials = json!({"username": "alice", "password": PASSWORD});
+    client
+        .post(format!("{address}/api/users"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("register");
+    let session: Value = client
+        .post(format!("{address}/api/sessions"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("session");
+    let token = session["token"].as_str().expect("token").to_owned();
+    let (mut stream, _) = SseClient::connect_ready_to(
+        &client,
+        &format!("{address}/api/rooms/chat/general/events"),
+        None,
+    )
+    .await;
+
+    // A writer that reports each acknowledged id, until the server is gone.
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<i64>();
+    let writer = {
+        let client = client.clone();
+        let url = format!("{address}/api/rooms/chat/general/messages");
+        let token = token.clone();
+        tokio::spawn(async move {
+            for i in 0.. {
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"message": format!("m{i}")}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == StatusCode::CREATED => {
+                        let message: Value = response.json().await.expect("message");
+                        if acks.send(message["id"].as_i64().expect("id")).is_err() {
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+            }
+        })
+    };
+    // The client reads five events, then stops reading while writes go on.
+    let mut received: Vec<i64> = Vec::new();
+    for event in stream.take(5).await {
+        received.push(event.json()["id"].as_i64().expect("id"));
+    }
+    let last = stream.last_id.clone().expect("an id to resume from");
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < 25 {
+        acknowledged.push(acked.recv().await.expect("an acknowledgement"));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    drop(stream);
+    writer.await.expect("writer");
+    while let Ok(id) = acked.try_recv() {
+        acknowledged.push(id);
+    }
+
+    let restarted = start(dir.path(), Some(&database_url));
+    let url = format!("{}/api/rooms/chat/general/events", restarted.address);
+    let mut resumed = SseClient::connect_to(&client, &url, Some(&last)).await;
+    let newest = *acknowledged.iter().max().expect("acknowledged writes");
+    for event in resumed
+        .changes_until(|e| e.json()["id"].as_i64() == Some(newest))
+        .await
+    {
+        received.push(event.json()["id"].as_i64().expect("id"));
+    }
+    let mut sorted = received.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), received.len(), "a duplicate delivery");
+    assert_eq!(sorted, received, "out of order");
+    for id in &acknowledged {
+        assert!(
+            received.contains(id),
+            "acknowledged message {id} was never delivered"
+        );
+    }
+    stop(restarted);
+}

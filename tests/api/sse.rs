@@ -90,6 +90,8 @@ impl SseClient {
 
     /// The next event, or `None` when the server ended the stream.
     pub async fn next(&mut self) -> Option<SseEvent> {
+        // Keep-alive comments do not count as progress: the bound is on the event.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -101,7 +103,7 @@ impl SseClient {
                 }
                 continue;
             }
-            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
                 .await
                 .expect("no event within the patience bound: the stream stalled");
             match chunk {
@@ -151,6 +153,9 @@ impl SseClient {
 
     /// The next `count` changes (events other than `ready`).
     pub async fn changes(&mut self, count: usize) -> Vec<SseEvent> {
+        if count == 0 {
+            return Vec::new();
+        }
         let mut seen = 0;
         self.changes_until(|_| {
             seen += 1;
