@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, ResponseError};
 
 use crate::error::{ApiError, PROBLEM_JSON};
 
-/// Outside the route table: a web page or asset for GET, else 404.
+/// Outside the route table: a web page or asset for GET and HEAD, else 404.
 pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    if req.method() == actix_web::http::Method::GET
+    let method = req.method();
+    if (method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD)
         && let Some(page) = super::pages::page_or_asset(&req)
     {
         return Ok(page);

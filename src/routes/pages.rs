@@ -1,6 +1,6 @@
 //! The web front end (`clients/web/public/`), compiled into the binary so the server runs
-//! from anywhere. Paths without a file extension are pages of the single-page app and all
-//! get `index.html`; the page's script routes on `location.pathname`.
+//! from anywhere. Paths that are not files are pages of the single-page app and all get
+//! `index.html`; the page's script routes on `location.pathname`.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse};
@@ -21,11 +21,14 @@ pub fn page_or_asset(req: &HttpRequest) -> Option<HttpResponse> {
     if path.starts_with("api/") || path.split('/').any(|segment| segment == "..") {
         return None;
     }
+    // A file if there is one; else a page of the app. Note keys and room names may contain
+    // dots, so under `/notes/` and `/chat/` a dot does not make a path a missing file.
     let last = path.rsplit('/').next().unwrap_or_default();
-    let (name, file) = if last.contains('.') {
-        (path, Assets::get(path)?)
-    } else {
-        ("index.html", Assets::get("index.html")?)
+    let app_page = !last.contains('.') || path.starts_with("notes/") || path.starts_with("chat/");
+    let (name, file) = match Assets::get(path) {
+        Some(file) => (path, file),
+        None if app_page => ("index.html", Assets::get("index.html")?),
+        None => return None,
     };
     let mut response = HttpResponse::Ok();
     response

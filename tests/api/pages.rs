@@ -5,7 +5,7 @@ use crate::helpers::{assert_problem, spawn_app};
 #[tokio::test]
 async fn the_web_front_end_is_served_with_security_headers() {
     let app = spawn_app().await;
-    for path in ["/", "/notes/shopping", "/chat/general"] {
+    for path in ["/", "/notes/shopping", "/notes/v1.2", "/chat/general"] {
         let page = app.get(path).await;
         assert_eq!(page.status(), StatusCode::OK, "{path}");
         let header = |name: &str| {

@@ -1,0 +1,3 @@
+export * from "./client.js";
+export * from "./subscribe.js";
+export { SseParser, type SseHandlers, type SseMessage } from "./sse.js";

@@ -1,0 +1,246 @@
+import type { components, paths } from "./schema.js";
+import { SseParser, type SseMessage } from "./sse.js";
+
+type Schemas = components["schemas"];
+type EventType = Schemas["EventType"];
+type StreamMarker = Schemas["StreamMarker"];
+type Problem = Schemas["Problem"];
+
+/**
+ * Which schema each event type carries in `data`. `satisfies` makes the compiler check it
+ * against the spec: an event type added to `EventType` without an entry here, or a schema
+ * name that does not exist, fails the build.
+ */
+const PAYLOAD_SCHEMA = {
+  "note.created": "Note",
+  "note.updated": "Note",
+  "note.deleted": "DeletedNote",
+  "message.created": "Message",
+  "message.updated": "Message",
+  "message.deleted": "DeletedMessage",
+} as const satisfies Record<EventType, keyof Schemas>;
+
+/** Every event type, at run time. */
+export const EVENT_TYPES = Object.keys(PAYLOAD_SCHEMA) as EventType[];
+
+/** The `data` of an event of type `T`, e.g. `EventPayload<"note.deleted">` is `DeletedNote`. */
+export type EventPayload<T extends EventType> = Schemas[(typeof PAYLOAD_SCHEMA)[T]];
+
+/**
+ * One change, as a discriminated union on `type`:
+ * `{type: "note.created", id, data: Note} | … | {type: "message.deleted", id, data: DeletedMessage}`.
+ * `id` is the event's log position (send it back as `lastEventId` to resume after it).
+ */
+export type ParleyEvent = { [T in EventType]: { type: T; id: string; data: EventPayload<T> } }[EventType];
+
+/** A failed connection, a bad frame, or an exception thrown by one of your callbacks. */
+export class SubscribeError extends Error {
+  override name = "SubscribeError";
+  constructor(
+    message: string,
+    /** True when the subscription has stopped for good (a 4xx answer, or not an event stream). */
+    readonly fatal: boolean,
+    /** The HTTP status, when the server answered with an error. */
+    readonly status?: number,
+    /** The server's problem+json document, when it sent one. */
+    readonly problem?: Problem,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SubscribeOptions {
+  /** Resume after this position: an event `id`, a `ready`/`reset` position or a `Stream-Position`. */
+  lastEventId?: string | undefined;
+  /** Only these event types (`?types=`). `ready` and `reset` always come. */
+  types?: readonly EventType[] | undefined;
+  onEvent: (event: ParleyEvent) => void;
+  /** The stream has caught up: every earlier change has been delivered. Comes on every (re)connect. */
+  onReady?: ((marker: StreamMarker) => void) | undefined;
+  /** The position was older than the log keeps: refetch your state, then carry on. */
+  onReset?: ((marker: StreamMarker) => void) | undefined;
+  /**
+   * Something went wrong. Unless `error.fatal`, the subscription carries on: it reconnects
+   * (after the server's `retry:` hint) with `Last-Event-ID`.
+   */
+  onError?: ((error: SubscribeError) => void) | undefined;
+  /** Aborting it closes the subscription, like `close()`. */
+  signal?: AbortSignal | undefined;
+  /** The wait before reconnecting until the server sends a `retry:` hint. Default 3000 ms. */
+  retryMs?: number | undefined;
+  /** A custom fetch. Defaults to `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+export interface Subscription {
+  /** Stops the subscription: closes the connection and cancels any pending reconnect. */
+  close(): void;
+  /** The id of the last event received (events, `ready` and `reset` alike): resume from it later. */
+  readonly lastEventId: string | undefined;
+  /** Settles when the subscription stops: with the fatal error, or `undefined` after `close()`/abort. */
+  readonly closed: Promise<SubscribeError | undefined>;
+}
+
+const ROOM_EVENTS = "/api/rooms/{namespace}/{room}/events" satisfies keyof paths;
+const NAMESPACE_EVENTS = "/api/rooms/{namespace}/events" satisfies keyof paths;
+type StreamQuery = NonNullable<paths[typeof ROOM_EVENTS]["get"]["parameters"]["query"]>;
+
+/** The URL of a room's stream, or of a whole namespace's when `room` is `undefined`. */
+export function streamUrl(baseUrl: string, namespace: string, room?: string, types?: readonly EventType[]): string {
+  const path = (room === undefined ? NAMESPACE_EVENTS : ROOM_EVENTS)
+    .replace("{namespace}", encodeURIComponent(namespace))
+    .replace("{room}", encodeURIComponent(room ?? ""));
+  const url = new URL(baseUrl.replace(/\/+$/, "") + path);
+  if (types?.length) {
+    const query: StreamQuery = { types: types.join(",") };
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  }
+  return url.toString();
+}
+
+/**
+ * Follows the event stream of room `namespace/room`, or of every room of `namespace` when
+ * `room` is `undefined`, with `EventSource` semantics over `fetch` (so it runs in Node 20,
+ * which has no `EventSource`, and in browsers): it reconnects whenever the stream ends or
+ * fails, after the server's `retry:` hint, sending `Last-Event-ID`, so no event is lost or
+ * repeated. A 4xx answer (bad position or `types`) stops it; 5xx and network errors retry.
+ */
+export function subscribe(
+  baseUrl: string,
+  namespace: string,
+  room: string | undefined,
+  options: SubscribeOptions,
+): Subscription {
+  const url = streamUrl(baseUrl, namespace, room, options.types);
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  options.signal?.addEventListener("abort", abort, { once: true });
+  if (options.signal?.aborted) abort();
+
+  let lastEventId = options.lastEventId || undefined;
+  let retryMs = options.retryMs ?? 3000;
+
+  const report = (error: SubscribeError) => options.onError?.(error);
+  const guarded = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (cause) {
+      report(new SubscribeError(`${what} threw: ${String(cause)}`, false, undefined, undefined, { cause }));
+    }
+  };
+
+  const dispatch = (message: SseMessage) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(message.data);
+    } catch (cause) {
+      return report(new SubscribeError(`event ${message.type} has invalid JSON data`, false, undefined, undefined, { cause }));
+    }
+    if (message.type === "ready" || message.type === "reset") {
+      const callback = message.type === "ready" ? options.onReady : options.onReset;
+      if (callback) guarded(`on${message.type === "ready" ? "Ready" : "Reset"}`, () => callback(data as StreamMarker));
+    } else if (Object.hasOwn(PAYLOAD_SCHEMA, message.type)) {
+      const event = { type: message.type, id: message.lastEventId, data } as ParleyEvent;
+      guarded("onEvent", () => options.onEvent(event));
+    }
+    // Any other type comes from a newer server: skip it.
+  };
+
+  /** One connection; resolves when the stream ends (true: stop for good), throws on failure. */
+  const connect = async (): Promise<boolean> => {
+    const headers: Record<string, string> = { Accept: "text/event-stream" };
+    if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    const response = await fetchImpl(url, { headers, cache: "no-store", signal: controller.signal });
+    if (response.status === 204) return true; // the SSE way for a server to say "stop"
+    if (!response.ok) throw await httpError(response);
+    const contentType = response.headers.get("Content-Type") ?? "";
+    if (!contentType.startsWith("text/event-stream") || !response.body) {
+      await response.body?.cancel();
+      throw new SubscribeError(`expected text/event-stream, got ${contentType || "no body"}`, true, response.status);
+    }
+    const parser = new SseParser(
+      {
+        onMessage: dispatch,
+        onRetry: (ms) => (retryMs = ms),
+        onLastEventId: (id) => (lastEventId = id || undefined),
+      },
+      lastEventId,
+    );
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parser.push(decoder.decode(value, { stream: true }));
+      }
+    } finally {
+      parser.end();
+      reader.releaseLock();
+    }
+    return false;
+  };
+
+  const run = async (): Promise<SubscribeError | undefined> => {
+    try {
+      while (!controller.signal.aborted) {
+        try {
+          if (await connect()) return undefined;
+        } catch (cause) {
+          if (controller.signal.aborted) break;
+          const error =
+            cause instanceof SubscribeError
+              ? cause
+              : new SubscribeError(`stream failed: ${String(cause)}`, false, undefined, undefined, { cause });
+          report(error);
+          if (error.fatal) return error;
+        }
+        await sleep(retryMs, controller.signal);
+      }
+      return undefined;
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      controller.abort();
+    }
+  };
+
+  const closed = run();
+  return {
+    close: abort,
+    get lastEventId() {
+      return lastEventId;
+    },
+    closed,
+  };
+}
+
+async function httpError(response: Response): Promise<SubscribeError> {
+  const text = await response.text().catch(() => "");
+  let problem: Problem | undefined;
+  if (/json/.test(response.headers.get("Content-Type") ?? "")) {
+    try {
+      problem = JSON.parse(text) as Problem;
+    } catch {
+      problem = undefined;
+    }
+  }
+  // A 4xx will not get better by retrying (bad position, bad types); 5xx and 429 may.
+  const fatal = response.status < 500 && response.status !== 429 && response.status !== 408;
+  const detail = problem?.detail ?? (text || response.statusText);
+  return new SubscribeError(`HTTP ${response.status}: ${detail}`, fatal, response.status, problem);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,170 @@
+// Live updates over Server-Sent Events.
+//
+// The browser's EventSource reconnects by itself after a dropped stream and sends the
+// last `id:` it saw as `Last-Event-ID`, so the server replays what was missed. It gives
+// up only when the server answers with an error status (say 503 while it shuts down):
+// then this module opens a new EventSource itself, passing the last id as
+// `?last_event_id=`. While any stream is down, the header shows "Reconnecting…".
+
+const EVENT_TYPES = [
+  'note.created', 'note.updated', 'note.deleted',
+  'message.created', 'message.updated', 'message.deleted',
+];
+
+// ---- the "reconnecting…" indicator ---------------------------------------------------
+
+const down = new Set();
+
+function showConnectionState() {
+  const el = document.getElementById('connection');
+  if (!el) return;
+  const reconnecting = down.size > 0;
+  el.textContent = reconnecting ? 'Reconnecting…' : '';
+  el.classList.toggle('is-down', reconnecting);
+}
+
+function markDown(stream) {
+  down.add(stream);
+  showConnectionState();
+}
+
+function markUp(stream) {
+  if (down.delete(stream)) showConnectionState();
+}
+
+// ---- one stream ----------------------------------------------------------------------
+
+/**
+ * Follows one event stream.
+ *
+ * - `path`: `/api/rooms/{ns}/{room}/events` or `/api/rooms/{ns}/events`.
+ * - `since`: the `Stream-Position` of the read that the page shows, so that every change
+ *   after that read arrives, in order (some may already be shown: handlers skip those).
+ * - `types`: optional list of event types to receive.
+ * - `handlers`: `{'note.updated': (data) => …, …}`.
+ * - `onReset`: async; refetches the page's state after an `event: reset`. Events that
+ *   arrive meanwhile are held back and applied after it.
+ * - `signal`: an AbortSignal that closes the stream (the page was left).
+ */
+export class LiveStream {
+  constructor(path, { since, types, handlers, onReset, signal }) {
+    this.path = path;
+    this.types = types;
+    this.handlers = handlers;
+    this.onReset = onReset;
+    this.lastEventId = since || '';
+    this.source = null;
+    this.retryTimer = null;
+    this.failures = 0;
+    this.held = null; // events held back while onReset runs
+    this.closed = false;
+    signal?.addEventListener('abort', () => this.close(), { once: true });
+    if (!signal?.aborted) this.connect();
+  }
+
+  url() {
+    const url = new URL(this.path, window.location.origin);
+    if (this.types?.length) url.searchParams.set('types', this.types.join(','));
+    if (this.lastEventId) url.searchParams.set('last_event_id', this.lastEventId);
+    return url.pathname + url.search;
+  }
+
+  connect() {
+    if (this.closed) return;
+    const source = new EventSource(this.url(), { withCredentials: false });
+    this.source = source;
+    for (const type of EVENT_TYPES) {
+      source.addEventListener(type, (event) => this.receive(type, event));
+    }
+    source.addEventListener('ready', (event) => {
+      this.remember(event);
+      this.failures = 0;
+      markUp(this);
+    });
+    source.addEventListener('reset', (event) => {
+      this.remember(event);
+      this.reset();
+    });
+    source.addEventListener('open', () => markUp(this));
+    source.addEventListener('error', () => {
+      if (this.closed || source !== this.source) return;
+      markDown(this);
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (an error status such as 503): retry ourselves, later.
+        this.scheduleReconnect();
+      }
+      // Otherwise (CONNECTING) the browser retries by itself, with Last-Event-ID.
+    });
+  }
+
+  scheduleReconnect() {
+    this.source?.close();
+    this.source = null;
+    clearTimeout(this.retryTimer);
+    this.failures += 1;
+    const base = Math.min(30_000, 1_000 * 2 ** Math.min(this.failures, 5));
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  remember(event) {
+    if (event.lastEventId) this.lastEventId = event.lastEventId;
+  }
+
+  receive(type, event) {
+    this.remember(event);
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch (error) {
+      console.error(`Parley: ignored a ${type} event whose data is not JSON`, error);
+      return;
+    }
+    if (this.held) {
+      this.held.push([type, data]);
+      return;
+    }
+    this.dispatch(type, data);
+  }
+
+  dispatch(type, data) {
+    const handler = this.handlers[type];
+    if (!handler) return;
+    try {
+      handler(data);
+    } catch (error) {
+      console.error(`Parley: the ${type} handler failed`, error);
+    }
+  }
+
+  async reset() {
+    if (this.held) return; // a refetch is already running; it will see the newer state
+    this.held = [];
+    try {
+      await this.onReset?.();
+    } catch (error) {
+      if (error?.name !== 'AbortError') console.error('Parley: refetching after reset failed', error);
+    }
+    const held = this.held;
+    this.held = null;
+    for (const [type, data] of held) this.dispatch(type, data);
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.source?.close();
+    this.source = null;
+    markUp(this);
+  }
+}
+
+// Coming back online: retry a stream that gave up at once, rather than after its backoff.
+window.addEventListener('online', () => {
+  for (const stream of down) {
+    if (!stream.closed && stream.source === null) {
+      clearTimeout(stream.retryTimer);
+      stream.connect();
+    }
+  }
+});
