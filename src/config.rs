@@ -64,6 +64,15 @@ pub struct Config {
     #[arg(long, env = "PARLEY_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// How long a client may take to send a request body before getting 408.
+    #[arg(long, env = "PARLEY_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Most event streams one client address may hold open at once (0: no limit). Behind a
+    /// reverse proxy every client has the proxy's address: leave it at 0 there.
+    #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 0)]
+    pub max_streams_per_address: usize,
+
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,

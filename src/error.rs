@@ -69,13 +69,15 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
     #[error("the server is shutting down; reconnect, with Last-Event-ID to resume")]
     ShuttingDown,
-    #[error("too many failed logins; try again in {retry_after} seconds")]
-    TooManyRequests { retry_after: u64 },
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -104,6 +106,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Unavailable(_) | Self::ShuttingDown => "unavailable",
             Self::TooManyRequests { .. } => "too-many-requests",
@@ -122,6 +125,7 @@ impl ApiError {
             Self::Conflict(_) => "Conflict",
             Self::PreconditionFailed(_) => "Precondition failed",
             Self::PayloadTooLarge(_) => "Payload too large",
+            Self::RequestTimeout(_) => "Request timeout",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Unavailable(_) | Self::ShuttingDown => "Service unavailable",
             Self::TooManyRequests { .. } => "Too many requests",
@@ -155,6 +159,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -174,7 +179,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::TooManyRequests { retry_after } => {
+            Self::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             Self::MethodNotAllowed { allow, .. } => {

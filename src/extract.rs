@@ -10,9 +10,11 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
 
 /// Largest request body accepted, in bytes. Generous for a 50,000-character note.
 pub const BODY_LIMIT: usize = 256 * 1024;
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A JSON request body. Rejects a wrong content type (415), an oversize body (413),
 /// malformed JSON (400), and well-formed JSON of the wrong shape (422, naming the field).
@@ -29,22 +31,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<usize>().ok());
+        let timeout = req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout);
         let mut payload = payload.take();
         Box::pin(async move {
             content_type?;
             if declared_length.is_some_and(|length| length > BODY_LIMIT) {
                 return Err(too_large());
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|error| {
-                    ApiError::BadRequest(format!("could not read the request body: {error}"))
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(too_large());
+            // A client that trickles its body (or never finishes it) gets an answer and
+            // its connection back, instead of holding both for ever.
+            let read = async {
+                let mut body = BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|error| {
+                        ApiError::BadRequest(format!("could not read the request body: {error}"))
+                    })?;
+                    if body.len() + chunk.len() > BODY_LIMIT {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(timeout, read).await.map_err(|_| {
+                ApiError::RequestTimeout(format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs_f64()
+                ))
+            })??;
             parse(&body).map(Json)
         })
     }

@@ -20,6 +20,7 @@ use crate::routes::{health, messages, notes, sessions, streams, users};
         users::read_current_user,
         sessions::create_session,
         sessions::delete_current_session,
+        sessions::delete_all_sessions,
         notes::list_notes,
         notes::create_note,
         notes::read_note,

@@ -18,7 +18,7 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::rate_limit::LoginLimiter;
+use crate::rate_limit::{LoginLimiter, StreamLimiter};
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -32,6 +32,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub sse_keep_alive: Duration,
     pub login_limiter: LoginLimiter,
+    pub body_timeout: Duration,
+    pub streams_per_address: StreamLimiter,
 }
 
 pub struct Application {
@@ -94,6 +96,8 @@ impl Application {
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
             login_limiter: LoginLimiter::default(),
+            body_timeout: config.body_timeout,
+            streams_per_address: StreamLimiter::new(config.max_streams_per_address),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;

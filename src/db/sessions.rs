@@ -33,6 +33,11 @@ pub fn delete(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<usize> 
     diesel::delete(sessions::table.find(token_hash)).execute(conn)
 }
 
+/// Ends every session of a user ("log out everywhere").
+pub fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
 /// Expired sessions can never be used again; keep the table small.
 pub fn delete_expired(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(diesel::dsl::now))).execute(conn)

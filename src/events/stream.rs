@@ -16,6 +16,7 @@ use crate::db::{Db, events};
 use crate::error::ApiError;
 use crate::metrics::{METRICS, OpenStream};
 use crate::models::StreamMarker;
+use crate::rate_limit::StreamSlot;
 
 /// Events read from the log per query while replaying.
 const REPLAY_BATCH: i64 = 500;
@@ -30,6 +31,8 @@ pub struct StreamRequest {
     pub types: Option<HashSet<EventType>>,
     /// The client's `Last-Event-ID`: replay what came after it.
     pub resume_from: Option<Position>,
+    /// The stream's place in its client address's count, held while it is open.
+    pub address_slot: Option<StreamSlot>,
 }
 
 /// Starts the stream's task and returns the response that carries it.
@@ -47,6 +50,7 @@ pub fn open(
     let (outgoing, frames) = mpsc::channel(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
         let _open = OpenStream::new();
+        let _slot = request.address_slot;
         let mut stream = Stream {
             hub,
             db,

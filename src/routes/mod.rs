@@ -20,7 +20,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/metrics", "GET").route(web::get().to(health::read_metrics)))
         .service(resource("/api/users", "POST").route(web::post().to(users::create_user)))
         .service(resource("/api/users/me", "GET").route(web::get().to(users::read_current_user)))
-        .service(resource("/api/sessions", "POST").route(web::post().to(sessions::create_session)))
+        .service(
+            resource("/api/sessions", "POST, DELETE")
+                .route(web::post().to(sessions::create_session))
+                .route(web::delete().to(sessions::delete_all_sessions)),
+        )
         .service(
             resource("/api/sessions/current", "DELETE")
                 .route(web::delete().to(sessions::delete_current_session)),

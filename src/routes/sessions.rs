@@ -21,6 +21,7 @@ const WRONG_CREDENTIALS: &str = "the username or password is wrong";
         headers(("Set-Cookie" = String, description = "The `parley_session` cookie (HttpOnly, SameSite=Lax)"))),
     (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "The username or password is wrong", body = Problem, content_type = "application/problem+json"),
+    (status = 408, description = "The body did not arrive within `--body-timeout`", body = Problem, content_type = "application/problem+json"),
     (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "A field has the wrong type", body = Problem, content_type = "application/problem+json"),
@@ -36,11 +37,13 @@ pub async fn create_session(
     // Keys are bounded in size whatever the client sends.
     let attempted: String = body.username.chars().take(Username::MAX).collect();
     let limiter = &state.login_limiter;
-    limiter
-        .check(&attempted, address)
-        .map_err(|wait| ApiError::TooManyRequests {
-            retry_after: wait.as_secs().max(1),
-        })?;
+    limiter.check(&attempted, address).map_err(|wait| {
+        let retry_after = wait.as_secs().max(1);
+        ApiError::TooManyRequests {
+            detail: format!("too many failed logins; try again in {retry_after} seconds"),
+            retry_after,
+        }
+    })?;
     let failed = || {
         limiter.record_failure(&attempted, address);
         tracing::info!(username = %attempted, ?address, "failed login");
@@ -113,6 +116,30 @@ pub async fn delete_current_session(
         .db
         .run(move |conn| Ok(sessions::delete(conn, &user.token_hash)?))
         .await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(auth::expired_session_cookie(state.secure_cookies))
+        .finish())
+}
+
+/// Log out everywhere
+///
+/// Ends every session of the signed-in user, on every device (for a lost device or a
+/// leaked token), and clears this client's cookie.
+#[utoipa::path(delete, path = "/api/sessions", tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Every session of this user has ended"),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_all_sessions(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let ended = state
+        .db
+        .run(move |conn| Ok(sessions::delete_for_user(conn, user.id)?))
+        .await?;
+    tracing::info!(sessions = ended, "signed out everywhere");
     Ok(HttpResponse::NoContent()
         .cookie(auth::expired_session_cookie(state.secure_cookies))
         .finish())

@@ -40,6 +40,7 @@ const STREAM_DESCRIPTION: &str = "An endless `text/event-stream`. First a `retry
         (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room or `types` is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client address has `--max-streams-per-address` streams open", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream_room_events(
@@ -66,6 +67,7 @@ pub async fn stream_room_events(
         (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace or `types` is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client address has `--max-streams-per-address` streams open", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream_namespace_events(
@@ -114,10 +116,18 @@ fn open(
     let mut checker = Checker::default();
     let types = checker.check(parse_types(query.types.as_deref()));
     let types = checker.finish(types)?;
+    let address_slot = state
+        .streams_per_address
+        .acquire(req.peer_addr().map(|peer| peer.ip()))
+        .map_err(|max| ApiError::TooManyRequests {
+            detail: format!("this address already has {max} event streams open; close one first"),
+            retry_after: 5,
+        })?;
     let request = StreamRequest {
         target,
         types,
         resume_from,
+        address_slot,
     };
     let events = stream::open(
         state.hub.clone(),

@@ -15,6 +15,7 @@ use crate::startup::AppState;
     (status = 201, description = "The user was registered", body = User),
     (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+    (status = 408, description = "The body did not arrive within `--body-timeout`", body = Problem, content_type = "application/problem+json"),
     (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),

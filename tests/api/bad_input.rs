@@ -333,3 +333,41 @@ async fn wrong_methods_list_the_allowed_ones() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_trickling_request_body_times_out_without_starving_anyone() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.body_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    slow.write_all(
+        b"POST /api/users HTTP/1.1\r\nHost: parley\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user",
+    )
+    .await
+    .expect("send a partial body");
+    // Meanwhile everyone else is served.
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).contains("\r\n\r\n{") {
+        let read = slow.read(&mut buffer).await.expect("read the answer");
+        assert!(
+            read > 0,
+            "closed without an answer: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("urn:parley:problem:request-timeout"),
+        "{answer}"
+    );
+}

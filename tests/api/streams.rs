@@ -683,3 +683,25 @@ async fn empty_parameters_mean_no_filter_and_no_position() {
         "{texts:?}"
     );
 }
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_streams() {
+    let app = crate::helpers::spawn_app_with(|config| config.max_streams_per_address = 2).await;
+    let (_first, _) = SseClient::connect_ready(&app, "/api/rooms/chat/a/events", None).await;
+    let (_second, _) = SseClient::connect_ready(&app, "/api/rooms/chat/b/events", None).await;
+    let third = app.get("/api/rooms/chat/c/events").await;
+    assert!(third.headers().get("retry-after").is_some());
+    assert_problem(third, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    // Other requests from the same address are still served.
+    assert_eq!(
+        app.get("/api/rooms/chat/a/messages").await.status(),
+        StatusCode::OK
+    );
+    // Another address has its own share (127.0.0.2 is loopback too on Linux).
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let url = app.url("/api/rooms/chat/c/events");
+    let (_other, _) = SseClient::connect_ready_to(&elsewhere, &url, None).await;
+}

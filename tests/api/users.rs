@@ -245,3 +245,38 @@ async fn repeated_failed_logins_are_slowed_down() {
     // Other users are unaffected.
     assert_eq!(app.login("bystander").await.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn logging_out_everywhere_revokes_every_session() {
+    let app = spawn_app().await;
+    let laptop = app.signed_in("erin").await;
+    let phone = {
+        let body: Value = app.login("erin").await.json().await.expect("session");
+        body["token"].as_str().expect("token").to_owned()
+    };
+    let other_user = app.signed_in("frank").await;
+    let response = app
+        .request(Method::DELETE, "/api/sessions", Some(&phone))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for token in [&laptop, &phone] {
+        let me = app
+            .request(Method::GET, "/api/users/me", Some(token))
+            .send()
+            .await
+            .expect("me");
+        assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let me = app
+        .request(Method::GET, "/api/users/me", Some(&other_user))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "other users keep their sessions"
+    );
+}

@@ -111,7 +111,12 @@ export interface paths {
          *     both API clients and web pages are signed in.
          */
         post: operations["create_session"];
-        delete?: never;
+        /**
+         * Log out everywhere
+         * @description Ends every session of the signed-in user, on every device (for a lost device or a
+         *     leaked token), and clears this client's cookie.
+         */
+        delete: operations["delete_all_sessions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -595,6 +600,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The username is taken */
             409: {
                 headers: {
@@ -704,6 +718,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is too large */
             413: {
                 headers: {
@@ -736,6 +759,33 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_all_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of this user has ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid session */
+            401: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -853,6 +903,15 @@ export interface operations {
             };
             /** @description No valid session */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1012,6 +1071,15 @@ export interface operations {
             };
             /** @description No note has that key */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1241,6 +1309,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is too large */
             413: {
                 headers: {
@@ -1413,6 +1490,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body did not arrive within `--body-timeout` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is too large */
             413: {
                 headers: {
@@ -1494,6 +1580,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This client address has `--max-streams-per-address` streams open */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The server is shutting down */
             503: {
                 headers: {
@@ -1548,6 +1643,15 @@ export interface operations {
             };
             /** @description The namespace or `types` is invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This client address has `--max-streams-per-address` streams open */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -29,6 +29,7 @@ use crate::startup::AppState;
         (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "In `notes`: no note has that key", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within `--body-timeout`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room or message is invalid", body = Problem, content_type = "application/problem+json"),

@@ -22,6 +22,7 @@ use crate::startup::AppState;
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the message's author may edit it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No message has that id", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within `--body-timeout`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The message is invalid", body = Problem, content_type = "application/problem+json"),

@@ -30,6 +30,7 @@ use crate::startup::AppState;
         (status = 403, description = "Only the note's author may update it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No note has that key", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The note has changed since the `ETag` in `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within `--body-timeout`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
