@@ -3,22 +3,37 @@
 //! - `latency`: posts messages one at a time to a fresh room and measures, per
 //!   subscriber, the time from just before each POST is sent to the moment the
 //!   subscriber has parsed the event; also the POST round trip, lost and duplicated
-//!   deliveries, and the bench's own CPU time.
+//!   deliveries.
+//! - `fanout`: the same measurement with many subscribers spread over one or many rooms,
+//!   and a publisher posting round-robin over the rooms at a fixed rate; also deliveries
+//!   per second.
+//! - `throughput`: closed-loop load at several concurrencies on message and note
+//!   creation, reading a note and listing recent messages: requests per second and
+//!   latency. With `--pgbench-data-dir`, also the `ceiling` below, and message creation
+//!   as a share of it.
+//! - `ceiling`: `pgbench` with a one-row INSERT per transaction against the server's own
+//!   database: what PostgreSQL alone can commit on this machine.
 //! - `idle`: opens many idle event streams and reports the server's resident memory
 //!   before and after, then checks every stream still delivers.
 //!
-//! Every run is bounded in count and time and stops by itself.
+//! Every scenario reports the bench's own CPU time, and with `--pid` the server's and
+//! PostgreSQL's, so a reader can tell which side was the limit. Every run is bounded in
+//! count and time and stops by itself.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Parser, Subcommand};
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt;
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 /// Benchmarks for a running Parley server (loopback only).
@@ -33,41 +48,196 @@ struct Cli {
 enum Command {
     /// Delivery latency: post messages one at a time, time their arrival on N subscribers.
     Latency(LatencyArgs),
+    /// Fan-out: S subscribers over R rooms, messages posted round-robin at a fixed rate.
+    Fanout(FanoutArgs),
+    /// Throughput and latency of creating and reading, at several concurrencies.
+    Throughput(ThroughputArgs),
+    /// pgbench's one-row-insert ceiling on the server's own database.
+    Ceiling(CeilingArgs),
     /// Idle streams: memory per open stream, then check every stream still delivers.
     Idle(IdleArgs),
 }
 
 #[derive(Debug, Args)]
-struct LatencyArgs {
+struct ServerArgs {
     /// Base URL of the running server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// PID of the server, to report its CPU time too: its own, and its child processes'
+    /// (the private PostgreSQL cluster it started, if any). `idle` needs it, to read the
+    /// server's memory.
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
+impl ServerArgs {
+    /// The base URL without a trailing slash. The bench only drives a server on this
+    /// machine: any host but a loopback address or `localhost` is refused.
+    fn base(&self) -> Result<String> {
+        let url = reqwest::Url::parse(&self.url).with_context(|| format!("--url {}", self.url))?;
+        let host = url.host_str().unwrap_or_default();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        ensure!(
+            loopback,
+            "--url {}: the bench runs over loopback only",
+            self.url
+        );
+        Ok(self.url.trim_end_matches('/').to_owned())
+    }
+}
+
+#[derive(Debug, Args)]
+struct DeliveryOptions {
+    /// How long after the last POST a delivery may still arrive before it counts as lost.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    grace: Duration,
+    /// Streams being opened at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=5_000))]
+    open_concurrency: u64,
+    /// Bound on opening every stream (up to its `ready`).
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    open_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+struct LatencyArgs {
+    #[command(flatten)]
+    server: ServerArgs,
     /// Messages to post, one at a time.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     messages: u64,
     /// Subscribers on the room, each its own SSE connection.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     subscribers: u64,
-    /// How long after the last POST a delivery may still arrive before it counts as lost.
+    #[command(flatten)]
+    delivery: DeliveryOptions,
+}
+
+#[derive(Debug, Args)]
+struct FanoutArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Subscribers, each its own SSE connection; subscriber i listens to room i % rooms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    subscribers: u64,
+    /// Rooms; message k goes to room k % rooms.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    rooms: u64,
+    /// Messages posted per second, on a fixed schedule that does not wait for answers
+    /// (at most 64 POSTs in flight).
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// How long to post for: rate × duration messages in all.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    duration: Duration,
+    #[command(flatten)]
+    delivery: DeliveryOptions,
+}
+
+/// A request `throughput` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Op {
+    /// POST a message to one chat room.
+    CreateMessage,
+    /// POST a note with a fresh key.
+    CreateNote,
+    /// GET one note.
+    GetNote,
+    /// GET the 20 most recent messages of a room of 100.
+    ListMessages,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CreateMessage => "create-message",
+            Self::CreateNote => "create-note",
+            Self::GetNote => "get-note",
+            Self::ListMessages => "list-messages",
+        }
+    }
+
+    fn reads(self) -> bool {
+        matches!(self, Self::GetNote | Self::ListMessages)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ThroughputArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Operations to measure, in this order.
+    #[arg(long, value_enum, value_delimiter = ',',
+        default_values_t = [Op::CreateMessage, Op::CreateNote, Op::GetNote, Op::ListMessages])]
+    ops: Vec<Op>,
+    /// Concurrencies: closed-loop clients, each sending its next request as soon as its
+    /// previous one is answered. All of them use one signed-in user's token.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 10, 50],
+        value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    clients: Vec<u64>,
+    /// Measured time for each operation and concurrency.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    grace: Duration,
-    /// Optional PID of the server, to report its CPU time too: its own, and its child
-    /// processes' (the private PostgreSQL cluster it started, if any).
+    duration: Duration,
+    /// Unmeasured load before each measurement (opens connections, fills pools).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Bound on the requests of one client in one measurement.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    max_requests: u64,
+    /// The server's `--data-dir`: after the measurements, run the pgbench ceiling (see
+    /// `ceiling`) at the largest concurrency for `--duration`, and report message
+    /// creation at that concurrency as a share of it.
+    #[arg(long)]
+    pgbench_data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pgbench: PgbenchArgs,
+}
+
+#[derive(Debug, Args)]
+struct PgbenchArgs {
+    /// The pgbench binary.
+    #[arg(long, default_value = "/usr/lib/postgresql/15/bin/pgbench")]
+    pgbench: PathBuf,
+    /// pgbench worker threads (`-j`; at most the number of clients).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pgbench_threads: u64,
+    /// Make each pgbench transaction `INSERT …; NOTIFY …` instead of the INSERT alone,
+    /// like every Parley write, to show what the wake-up costs PostgreSQL. NOTIFY takes a
+    /// database-wide lock from before the commit until after it.
+    #[arg(long)]
+    pgbench_notify: bool,
+}
+
+#[derive(Debug, Args)]
+struct CeilingArgs {
+    /// The server's `--data-dir`: pgbench connects over `<data-dir>/postgres` as role
+    /// `parley` to database `parley`.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// pgbench clients (`-c`), each its own database connection.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    clients: u64,
+    /// How long pgbench runs (`-T`, whole seconds).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// PID of the server, to report PostgreSQL's CPU time (its child processes).
     #[arg(long)]
     pid: Option<u32>,
+    #[command(flatten)]
+    pgbench: PgbenchArgs,
 }
 
 #[derive(Debug, Args)]
 struct IdleArgs {
-    /// Base URL of the running server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Event streams to open.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     streams: u64,
-    /// PID of the server process, whose VmRSS is read from /proc.
-    #[arg(long)]
-    pid: u32,
     /// Streams being opened at once.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=5_000))]
     concurrency: u64,
@@ -82,10 +252,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Bound on one HTTP exchange (a POST, or opening a stream up to its `ready`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// `latency` stops posting after this many failed POSTs in a row.
-const GIVE_UP_AFTER_FAILED_POSTS: u32 = 10;
+/// A publisher or a load client stops after this many failed requests in a row.
+const GIVE_UP_AFTER_FAILURES: u32 = 10;
 /// Rooms the idle streams are spread over.
 const IDLE_ROOMS: u64 = 100;
+/// POSTs a fixed-rate publisher may have in flight at once.
+const MAX_POSTS_IN_FLIGHT: usize = 64;
+/// Messages in the room that `list-messages` reads.
+const READ_ROOM_MESSAGES: u64 = 100;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -102,6 +276,9 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Latency(args) => latency(args).await,
+            Command::Fanout(args) => fanout(args).await,
+            Command::Throughput(args) => throughput(args).await,
+            Command::Ceiling(args) => ceiling(args).await,
             Command::Idle(args) => idle(args).await,
         }
     });
@@ -140,39 +317,38 @@ fn random_hex(bytes: usize) -> Result<String> {
     }))
 }
 
-#[derive(Deserialize)]
-struct SessionBody {
-    token: String,
+/// Sends `request` within [`REQUEST_TIMEOUT`] and checks its status.
+async fn send(
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+    what: &str,
+) -> Result<reqwest::Response> {
+    let response = request
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .with_context(|| format!("{what}: is the server running?"))?;
+    check_status(response, expected, what).await
 }
 
-/// Registers a fresh random user and signs in; returns the bearer token.
-async fn sign_up(client: &reqwest::Client, base: &str) -> Result<String> {
-    let username = format!("bench-{}", random_hex(8)?);
-    let credentials = json!({ "username": username, "password": random_hex(16)? });
-    let response = client
-        .post(format!("{base}/api/users"))
-        .json(&credentials)
-        .timeout(REQUEST_TIMEOUT)
-        .send()
+/// [`send`], then reads the whole body, so the connection goes back to the pool for the
+/// next request.
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+    what: &str,
+) -> Result<()> {
+    send(request, expected, what)
+        .await?
+        .bytes()
         .await
-        .with_context(|| format!("POST {base}/api/users: is the server running?"))?;
-    check_status(response, reqwest::StatusCode::CREATED, "POST /api/users").await?;
-    let response = client
-        .post(format!("{base}/api/sessions"))
-        .json(&credentials)
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .context("POST /api/sessions")?;
-    let response =
-        check_status(response, reqwest::StatusCode::CREATED, "POST /api/sessions").await?;
-    let session: SessionBody = response.json().await.context("read the session")?;
-    Ok(session.token)
+        .with_context(|| format!("{what}: read the response"))?;
+    Ok(())
 }
 
 async fn check_status(
     response: reqwest::Response,
-    expected: reqwest::StatusCode,
+    expected: StatusCode,
     what: &str,
 ) -> Result<reqwest::Response> {
     if response.status() == expected {
@@ -183,24 +359,36 @@ async fn check_status(
     bail!("{what}: expected {expected}, got {status}: {body}")
 }
 
+#[derive(Deserialize)]
+struct SessionBody {
+    token: String,
+}
+
+/// Registers a fresh random user and signs in; returns the bearer token.
+async fn sign_up(client: &reqwest::Client, base: &str) -> Result<String> {
+    let username = format!("bench-{}", random_hex(8)?);
+    let credentials = json!({ "username": username, "password": random_hex(16)? });
+    let users = client.post(format!("{base}/api/users")).json(&credentials);
+    exchange(users, StatusCode::CREATED, "POST /api/users").await?;
+    let sessions = client
+        .post(format!("{base}/api/sessions"))
+        .json(&credentials);
+    let response = send(sessions, StatusCode::CREATED, "POST /api/sessions").await?;
+    let session: SessionBody = response.json().await.context("read the session")?;
+    Ok(session.token)
+}
+
 async fn post_message(
     client: &reqwest::Client,
     url: &str,
     token: &str,
     text: String,
 ) -> Result<()> {
-    let response = client
+    let request = client
         .post(url)
         .bearer_auth(token)
-        .json(&json!({ "message": text }))
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .context("POST message")?;
-    let response = check_status(response, reqwest::StatusCode::CREATED, "POST message").await?;
-    // Read the body so the connection goes back to the pool for the next POST.
-    response.bytes().await.context("read the POST response")?;
-    Ok(())
+        .json(&json!({ "message": text }));
+    exchange(request, StatusCode::CREATED, "POST message").await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,6 +405,8 @@ struct SseStream {
     response: reqwest::Response,
     /// Raw bytes not yet split into events (a chunk may end inside a UTF-8 character).
     buffer: Vec<u8>,
+    /// How much of `buffer` is known to hold no blank line, so it is not searched again.
+    scanned: usize,
 }
 
 impl SseStream {
@@ -228,7 +418,7 @@ impl SseStream {
             .send()
             .await
             .with_context(|| format!("GET {url}"))?;
-        let response = check_status(response, reqwest::StatusCode::OK, url).await?;
+        let response = check_status(response, StatusCode::OK, url).await?;
         let content_type = response
             .headers()
             .get("content-type")
@@ -240,6 +430,7 @@ impl SseStream {
         Ok(Self {
             response,
             buffer: Vec::new(),
+            scanned: 0,
         })
     }
 
@@ -262,14 +453,18 @@ impl SseStream {
     /// The next event, or `None` when the server ended the stream.
     async fn next(&mut self) -> Result<Option<SseEvent>> {
         loop {
-            if let Some(end) = find_blank_line(&self.buffer) {
+            // A blank line may straddle the end of what was scanned: back up one byte.
+            let from = self.scanned.saturating_sub(1).min(self.buffer.len());
+            if let Some(end) = find_blank_line(&self.buffer[from..]).map(|at| at + from) {
                 let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                self.scanned = 0;
                 let block = String::from_utf8(block).context("the stream is not UTF-8")?;
                 if let Some(event) = parse(&block) {
                     return Ok(Some(event));
                 }
                 continue;
             }
+            self.scanned = self.buffer.len();
             match self.response.chunk().await.context("read the stream")? {
                 Some(bytes) => self.buffer.extend_from_slice(&bytes),
                 None => return Ok(None),
@@ -322,12 +517,12 @@ fn created_text(event: &SseEvent) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------
-// CPU time and memory
+// CPU accounting, shared by every scenario
 
-/// This process's user and system CPU time.
-fn own_cpu() -> Result<(Duration, Duration)> {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let usage = getrusage(UsageWho::RUSAGE_SELF).context("getrusage")?;
+/// User and system CPU time of this process (`RUSAGE_SELF`) or of its waited-for child
+/// processes (`RUSAGE_CHILDREN`, here pgbench).
+fn rusage(who: nix::sys::resource::UsageWho) -> Result<(Duration, Duration)> {
+    let usage = nix::sys::resource::getrusage(who).context("getrusage")?;
     let to_duration = |tv: nix::sys::time::TimeVal| {
         Duration::from_secs(u64::try_from(tv.tv_sec()).unwrap_or(0))
             + Duration::from_micros(u64::try_from(tv.tv_usec()).unwrap_or(0))
@@ -338,8 +533,9 @@ fn own_cpu() -> Result<(Duration, Duration)> {
     ))
 }
 
-/// A process's parent and its user + system CPU time in clock ticks, from /proc/<pid>/stat.
-fn proc_stat(pid: u32) -> Result<(u32, u64)> {
+/// From /proc/<pid>/stat: the parent, the process's own user + system CPU time, and that
+/// of its children it has waited for (PostgreSQL backends that have exited), in ticks.
+fn proc_stat(pid: u32) -> Result<(u32, u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("read /proc/{pid}/stat"))?;
     // The command name may contain spaces: fields are counted after its closing paren.
@@ -348,7 +544,8 @@ fn proc_stat(pid: u32) -> Result<(u32, u64)> {
         .map(|(_, rest)| rest)
         .ok_or_else(|| anyhow!("/proc/{pid}/stat: unexpected format"))?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state is index 0, ppid 1, utime 11 and stime 12 (fields 4, 14, 15).
+    // After the name: state is index 0, ppid 1, utime 11, stime 12, cutime 13 and
+    // cstime 14 (fields 3, 4, 14, 15, 16 and 17 of proc(5)).
     let field = |i: usize| -> Result<u64> {
         fields
             .get(i)
@@ -357,13 +554,14 @@ fn proc_stat(pid: u32) -> Result<(u32, u64)> {
             .with_context(|| format!("/proc/{pid}/stat: field {i}"))
     };
     let ppid = u32::try_from(field(1)?).context("ppid out of range")?;
-    Ok((ppid, field(11)? + field(12)?))
+    Ok((ppid, field(11)? + field(12)?, field(13)? + field(14)?))
 }
 
-/// CPU ticks of the server process itself, and of its descendants alive now (the
-/// private PostgreSQL cluster it started, if any).
+/// CPU ticks of the server process itself, and of all its descendants: those alive now
+/// (the private PostgreSQL cluster it started, if any) and those that have exited and
+/// been waited for (a backend of a closed connection).
 fn server_cpu_ticks(pid: u32) -> Result<(u64, u64)> {
-    let (_, own) = proc_stat(pid)?;
+    let (_, own, reaped) = proc_stat(pid)?;
     let mut children: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
     for entry in std::fs::read_dir("/proc").context("read /proc")? {
         let Some(child) = entry
@@ -373,11 +571,14 @@ fn server_cpu_ticks(pid: u32) -> Result<(u64, u64)> {
             continue;
         };
         // A process may exit while we look: skip it.
-        if let Ok((ppid, ticks)) = proc_stat(child) {
-            children.entry(ppid).or_default().push((child, ticks));
+        if let Ok((ppid, ticks, reaped)) = proc_stat(child) {
+            children
+                .entry(ppid)
+                .or_default()
+                .push((child, ticks + reaped));
         }
     }
-    let mut descendants = 0;
+    let mut descendants = reaped;
     let mut queue = vec![pid];
     while let Some(parent) = queue.pop() {
         for (child, ticks) in children.get(&parent).into_iter().flatten() {
@@ -388,9 +589,180 @@ fn server_cpu_ticks(pid: u32) -> Result<(u64, u64)> {
     Ok((own, descendants))
 }
 
+/// Busy CPU ticks of the whole machine (every core, every process), from /proc/stat.
+fn machine_busy_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("read /proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|line| line.starts_with("cpu "))
+        .ok_or_else(|| anyhow!("/proc/stat has no `cpu` line"))?;
+    let fields = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse::<u64>)
+        .collect::<Result<Vec<_>, _>>()
+        .context("parse /proc/stat")?;
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+    Ok([0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum())
+}
+
 /// Linux reports /proc CPU times in USER_HZ ticks, which is 100 on every mainstream
 /// architecture.
 const USER_HZ: u64 = 100;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn ticks(count: u64) -> Duration {
+    Duration::from_millis(count * 1000 / USER_HZ)
+}
+
+/// CPU counters at the start of a measured interval; [`CpuMeter::stop`] gives the use.
+struct CpuMeter {
+    started: Instant,
+    own: (Duration, Duration),
+    children: Duration,
+    server: Option<(u32, (u64, u64))>,
+    machine: u64,
+}
+
+struct ServerCpu {
+    pid: u32,
+    parley: Duration,
+    postgres: Duration,
+}
+
+/// CPU used over one measured interval.
+struct CpuUsage {
+    wall: Duration,
+    user: Duration,
+    system: Duration,
+    /// Child processes of the bench that exited in the interval (pgbench).
+    children: Duration,
+    /// Without `--pid`, or when the server went away, there is no figure.
+    server: Option<ServerCpu>,
+    /// Every process on the machine, so that other load on it shows.
+    machine: Duration,
+}
+
+impl CpuMeter {
+    fn start(pid: Option<u32>) -> Result<Self> {
+        use nix::sys::resource::UsageWho;
+        let server = pid
+            .map(|pid| server_cpu_ticks(pid).map(|ticks| (pid, ticks)))
+            .transpose()?;
+        let (user, system) = rusage(UsageWho::RUSAGE_CHILDREN)?;
+        Ok(Self {
+            own: rusage(UsageWho::RUSAGE_SELF)?,
+            children: user + system,
+            server,
+            machine: machine_busy_ticks()?,
+            started: Instant::now(),
+        })
+    }
+
+    fn stop(&self) -> Result<CpuUsage> {
+        use nix::sys::resource::UsageWho;
+        let wall = self.started.elapsed();
+        let (user, system) = rusage(UsageWho::RUSAGE_SELF)?;
+        let (child_user, child_system) = rusage(UsageWho::RUSAGE_CHILDREN)?;
+        let machine = ticks(machine_busy_ticks()?.saturating_sub(self.machine));
+        let server = self.server.and_then(|(pid, before)| {
+            let after = server_cpu_ticks(pid).ok()?;
+            Some(ServerCpu {
+                pid,
+                parley: ticks(after.0.saturating_sub(before.0)),
+                postgres: ticks(after.1.saturating_sub(before.1)),
+            })
+        });
+        Ok(CpuUsage {
+            wall,
+            user: user.saturating_sub(self.own.0),
+            system: system.saturating_sub(self.own.1),
+            children: (child_user + child_system).saturating_sub(self.children),
+            server,
+            machine,
+        })
+    }
+}
+
+impl CpuUsage {
+    /// `cpu` as a percentage of one core over the interval (200% is both cores here).
+    fn share(&self, cpu: Duration) -> f64 {
+        100.0 * cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-6)
+    }
+
+    /// What the rest of the machine used: everything but the bench, its child processes
+    /// and (with `--pid`) the server and PostgreSQL.
+    fn others(&self) -> Duration {
+        let server = self
+            .server
+            .as_ref()
+            .map_or(Duration::ZERO, |s| s.parley + s.postgres);
+        self.machine
+            .saturating_sub(self.user + self.system + self.children + server)
+    }
+
+    /// Prints the bench's CPU (and its child processes', if any), the server's, and what
+    /// the rest of the machine used.
+    fn print(&self, interval: &str) {
+        let own = self.user + self.system;
+        println!(
+            "bench CPU {interval} ({:.2} s): user {:.2} s + system {:.2} s = {:.2} s ({:.0}% of one core)",
+            self.wall.as_secs_f64(),
+            self.user.as_secs_f64(),
+            self.system.as_secs_f64(),
+            own.as_secs_f64(),
+            self.share(own)
+        );
+        if !self.children.is_zero() {
+            println!(
+                "the bench's child processes (pgbench) over the same time: {:.2} s ({:.0}% of one core)",
+                self.children.as_secs_f64(),
+                self.share(self.children)
+            );
+        }
+        if let Some(server) = &self.server {
+            println!(
+                "server CPU over the same time: parley (pid {}) {:.2} s ({:.0}% of one core) + its child processes (PostgreSQL) {:.2} s ({:.0}%)",
+                server.pid,
+                server.parley.as_secs_f64(),
+                self.share(server.parley),
+                server.postgres.as_secs_f64(),
+                self.share(server.postgres)
+            );
+        }
+        println!(
+            "whole machine over the same time: {:.0}% busy of {}00%; other processes {:.0}%",
+            self.share(self.machine),
+            cores(),
+            self.share(self.others())
+        );
+    }
+
+    /// The bench's, parley's, PostgreSQL's and other processes' CPU as % of one core,
+    /// for a table row.
+    fn cells(&self) -> [String; 4] {
+        let percent = |cpu: Duration| format!("{:.0}%", self.share(cpu));
+        let (parley, postgres) = match &self.server {
+            Some(server) => (percent(server.parley), percent(server.postgres)),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        [
+            percent(self.user + self.system + self.children),
+            parley,
+            postgres,
+            percent(self.others()),
+        ]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory and open files
 
 /// VmRSS of a process, in KiB.
 fn vm_rss_kib(pid: u32) -> Result<u64> {
@@ -431,6 +803,30 @@ fn open_file_soft_limit(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Raises the bench's own open-file limit, and warns when it, or what the server has
+/// left, is too low for `connections` more connections.
+fn prepare_open_files(connections: u64, pid: Option<u32>) -> Result<()> {
+    let nofile = raise_open_file_limit()?;
+    if connections + 100 > nofile {
+        println!(
+            "warning: this process may open at most {nofile} files; {connections} connections need more"
+        );
+    }
+    if let Some(pid) = pid
+        && let Some(limit) = open_file_soft_limit(pid)
+    {
+        let in_use = open_fds(pid).unwrap_or(0) as u64;
+        if in_use + connections + 100 > limit {
+            println!(
+                "warning: the server (pid {pid}) has {in_use} files open and may open at most \
+                 {limit}; {connections} more connections need more (closed streams hold theirs \
+                 for up to two keep-alive intervals)"
+            );
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Statistics
 
@@ -456,234 +852,151 @@ fn summary(samples: &mut [Duration]) -> Option<(usize, [Duration; 4])> {
     ))
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
-}
-
-fn print_row(name: &str, samples: &mut [Duration]) {
+/// p50, p90, p99 and max in milliseconds, or dashes without samples.
+fn percentile_cells(samples: &mut [Duration]) -> [String; 4] {
     match summary(samples) {
-        Some((count, [p50, p90, p99, max])) => println!(
-            "{name:<10} {count:>8} {:>10} {:>10} {:>10} {:>10}",
-            ms(p50),
-            ms(p90),
-            ms(p99),
-            ms(max)
-        ),
-        None => println!(
-            "{name:<10} {:>8} {:>10} {:>10} {:>10} {:>10}",
-            0, "-", "-", "-", "-"
-        ),
+        Some((_, percentiles)) => percentiles.map(|d| format!("{:.3}", d.as_secs_f64() * 1000.0)),
+        None => std::array::from_fn(|_| "-".to_owned()),
     }
 }
 
+fn print_header() {
+    println!(
+        "{:<10} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "(ms)", "count", "p50", "p90", "p99", "max"
+    );
+}
+
+fn print_row(name: &str, samples: &mut [Duration]) {
+    let count = samples.len();
+    let [p50, p90, p99, max] = percentile_cells(samples);
+    println!("{name:<10} {count:>8} {p50:>10} {p90:>10} {p99:>10} {max:>10}");
+}
+
 // ---------------------------------------------------------------------------------------
-// latency
+// latency and fanout: subscribers on rooms, a publisher, delivery times
+
+/// How the publisher paces its POSTs.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    /// Each POST is sent once the previous one has been answered.
+    OneAtATime,
+    /// POSTs are sent on a fixed schedule, this many per second.
+    PerSecond(f64),
+}
+
+struct DeliveryPlan {
+    scenario: &'static str,
+    server: ServerArgs,
+    rooms: u64,
+    subscribers: u64,
+    messages: u64,
+    pace: Pace,
+    options: DeliveryOptions,
+}
+
+async fn latency(args: LatencyArgs) -> Result<bool> {
+    deliver(DeliveryPlan {
+        scenario: "latency",
+        server: args.server,
+        rooms: 1,
+        subscribers: args.subscribers,
+        messages: args.messages,
+        pace: Pace::OneAtATime,
+        options: args.delivery,
+    })
+    .await
+}
+
+async fn fanout(args: FanoutArgs) -> Result<bool> {
+    ensure!(
+        (0.1..=10_000.0).contains(&args.rate),
+        "--rate must be from 0.1 to 10000 messages per second"
+    );
+    ensure!(
+        args.rooms <= args.subscribers,
+        "--rooms must not exceed --subscribers"
+    );
+    let messages = (args.rate * args.duration.as_secs_f64()).round();
+    ensure!(
+        (1.0..=1_000_000.0).contains(&messages),
+        "rate × duration must come to 1 to 1,000,000 messages"
+    );
+    deliver(DeliveryPlan {
+        scenario: "fanout",
+        server: args.server,
+        rooms: args.rooms,
+        subscribers: args.subscribers,
+        messages: messages as u64,
+        pace: Pace::PerSecond(args.rate),
+        options: args.delivery,
+    })
+    .await
+}
+
+/// How many of `messages`, posted round-robin over `rooms`, go to `room`.
+fn expected_in_room(messages: u64, rooms: u64, room: u64) -> u64 {
+    messages / rooms + u64::from(room < messages % rooms)
+}
 
 /// What one subscriber saw: when each sequence number arrived (every arrival, so
 /// duplicates show), plus anything unexpected.
 #[derive(Default)]
 struct Arrivals {
+    room: u64,
     received: Vec<(u64, Instant)>,
-    /// Events of our run that arrived with a smaller sequence number than one before them.
+    /// Events of our run that arrived with a smaller sequence number than one before them:
+    /// committed in another order than they were sent, which only POSTs that overlap can.
     out_of_order: u64,
     /// Why the stream stopped early, if it did.
     error: Option<String>,
 }
 
-async fn latency(args: LatencyArgs) -> Result<bool> {
-    let base = args.url.trim_end_matches('/').to_owned();
-    let client = http_client()?;
-    let epoch = Instant::now();
-    let token = sign_up(&client, &base).await?;
-    let room = format!("bench-{}", random_hex(6)?);
-    let events_url = format!("{base}/api/rooms/chat/{room}/events");
-    let messages_url = format!("{base}/api/rooms/chat/{room}/messages");
-    let expected = args.messages;
-
-    // Subscribers: each opens its stream, reports `ready`, then records arrivals until
-    // told to stop. `done` tells the main task when one has seen every message, or its
-    // stream has failed: either way it has nothing more to wait for.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done_rx) = mpsc::channel::<()>(args.subscribers as usize);
-    let mut ready = Vec::new();
-    let mut subscribers = JoinSet::new();
-    for _ in 0..args.subscribers {
-        let (ready_tx, ready_rx) = oneshot::channel::<Result<()>>();
-        ready.push(ready_rx);
-        let client = client.clone();
-        let url = events_url.clone();
-        let stop = stop_rx.clone();
-        let done = done_tx.clone();
-        subscribers.spawn(subscribe(client, url, expected, stop, ready_tx, done));
-    }
-    drop(done_tx);
-    for (i, ready_rx) in ready.into_iter().enumerate() {
-        match ready_rx.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(error.context(format!("subscriber {i}"))),
-            Err(_) => bail!("subscriber {i} stopped before `ready`"),
-        }
-    }
-    let cpu_before = own_cpu()?;
-    let server_before = args.pid.map(server_cpu_ticks).transpose()?;
-    let started = Instant::now();
-
-    // Post one at a time. `sent[seq]` is the instant just before the POST of `seq`.
-    let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(expected as usize);
-    let mut post_latency = Vec::with_capacity(expected as usize);
-    let mut post_errors = 0u64;
-    let mut first_post_error = None;
-    let mut failing_in_a_row = 0;
-    for seq in 0..expected {
-        if failing_in_a_row == GIVE_UP_AFTER_FAILED_POSTS {
-            println!("stopped posting after {GIVE_UP_AFTER_FAILED_POSTS} failed POSTs in a row");
-            break;
-        }
-        let now = Instant::now();
-        // "<seq> <send time>", the send time in microseconds since the bench started, on
-        // the same monotonic clock as `sent`.
-        let text = format!("{seq} {}", now.duration_since(epoch).as_micros());
-        match post_message(&client, &messages_url, &token, text).await {
-            Ok(()) => {
-                post_latency.push(now.elapsed());
-                sent.insert(seq, now);
-                failing_in_a_row = 0;
-            }
-            Err(error) => {
-                post_errors += 1;
-                failing_in_a_row += 1;
-                first_post_error.get_or_insert_with(|| format!("{error:#}"));
-            }
-        }
-    }
-    let last_post = Instant::now();
-    let posting = last_post.duration_since(started);
-
-    // Wait for every subscriber to have everything, at most `grace` after the last POST;
-    // then linger a moment to catch late duplicates, and stop them.
-    let deadline = tokio::time::Instant::from_std(last_post + args.grace);
-    let mut done = 0;
-    while done < args.subscribers {
-        match tokio::time::timeout_at(deadline, done_rx.recv()).await {
-            Ok(Some(())) => done += 1,
-            Ok(None) | Err(_) => break,
-        }
-    }
-    let finished = Instant::now();
-    let cpu_after = own_cpu()?;
-    // The server may have gone away during the run: then there is no figure for it.
-    let server_after = args.pid.and_then(|pid| server_cpu_ticks(pid).ok());
-    let linger = tokio::time::Instant::now() + Duration::from_millis(500);
-    tokio::time::sleep_until(linger.min(deadline)).await;
-    let _ = stop_tx.send(true);
-
-    let mut delivery =
-        Vec::with_capacity(expected.saturating_mul(args.subscribers).min(10_000_000) as usize);
-    let mut lost = 0u64;
-    let mut duplicated = 0u64;
-    let mut out_of_order = 0u64;
-    let mut unexpected = 0u64;
-    let mut stream_errors = Vec::new();
-    while let Some(joined) = subscribers.join_next().await {
-        let arrivals = joined.context("a subscriber panicked")?;
-        let mut seen: HashMap<u64, u32> = HashMap::with_capacity(expected as usize);
-        for (seq, at) in &arrivals.received {
-            let count = seen.entry(*seq).or_default();
-            *count += 1;
-            if *count > 1 {
-                duplicated += 1;
-                continue;
-            }
-            match sent.get(seq) {
-                Some(sent_at) => delivery.push(at.duration_since(*sent_at)),
-                // An event for a POST that reported failure (it may have committed).
-                None => unexpected += 1,
-            }
-        }
-        lost += sent.keys().filter(|seq| !seen.contains_key(seq)).count() as u64;
-        out_of_order += arrivals.out_of_order;
-        stream_errors.extend(arrivals.error);
-    }
-
-    println!(
-        "latency: {expected} messages posted one at a time, {} subscriber(s), room chat/{room}",
-        args.subscribers
-    );
-    println!(
-        "{:<10} {:>8} {:>10} {:>10} {:>10} {:>10}",
-        "(ms)", "count", "p50", "p90", "p99", "max"
-    );
-    print_row("delivery", &mut delivery);
-    print_row("POST", &mut post_latency);
-    println!(
-        "lost: {lost}   duplicated: {duplicated}   out of order: {out_of_order}   \
-         POST errors: {post_errors}   stream errors: {}",
-        stream_errors.len()
-    );
-    if unexpected > 0 {
-        println!("deliveries of messages whose POST failed: {unexpected}");
-    }
-    if let Some(error) = &first_post_error {
-        println!("first POST error: {error}");
-    }
-    if let Some(error) = stream_errors.first() {
-        println!("first stream error: {error}");
-    }
-    let (user, system) = (
-        cpu_after.0.saturating_sub(cpu_before.0),
-        cpu_after.1.saturating_sub(cpu_before.1),
-    );
-    let measured = finished.duration_since(started);
-    let cpu = user + system;
-    println!(
-        "posting took {:.2} s ({:.0} POST/s); bench CPU from the first POST to the last delivery ({:.2} s): user {:.2} s + system {:.2} s = {:.2} s ({:.0}% of one core)",
-        posting.as_secs_f64(),
-        post_latency.len() as f64 / posting.as_secs_f64(),
-        measured.as_secs_f64(),
-        user.as_secs_f64(),
-        system.as_secs_f64(),
-        cpu.as_secs_f64(),
-        100.0 * cpu.as_secs_f64() / measured.as_secs_f64()
-    );
-    if let (Some(before), Some(after), Some(pid)) = (server_before, server_after, args.pid) {
-        let seconds =
-            |after: u64, before: u64| after.saturating_sub(before) as f64 / USER_HZ as f64;
-        let (own, children) = (seconds(after.0, before.0), seconds(after.1, before.1));
-        let share = |s: f64| 100.0 * s / measured.as_secs_f64();
-        println!(
-            "server CPU over the same time: parley (pid {pid}) {own:.2} s ({:.0}% of one core) + its child processes (PostgreSQL) {children:.2} s ({:.0}%)",
-            share(own),
-            share(children)
-        );
-    }
-    Ok(lost == 0 && duplicated == 0 && post_errors == 0 && stream_errors.is_empty())
-}
-
-async fn subscribe(
+/// One subscriber's part in a run.
+struct Subscriber {
     client: reqwest::Client,
     url: String,
+    room: u64,
+    /// Messages its room will get; it reports `done` once it has them all.
     expected: u64,
-    mut stop: watch::Receiver<bool>,
+    /// Bounds how many streams are being opened at once.
+    opening: Arc<Semaphore>,
+    stop: watch::Receiver<bool>,
     ready: oneshot::Sender<Result<()>>,
     done: mpsc::Sender<()>,
-) -> Arrivals {
-    let mut arrivals = Arrivals::default();
-    let mut stream = match SseStream::open_ready(&client, &url).await {
+}
+
+/// Opens the stream, reports `ready`, then records arrivals until told to stop. `done`
+/// tells the main task when it has seen every message of its room, or its stream has
+/// failed: either way it has nothing more to wait for.
+async fn subscribe(mut me: Subscriber) -> Arrivals {
+    let mut arrivals = Arrivals {
+        room: me.room,
+        ..Arrivals::default()
+    };
+    let opened = {
+        let _permit = me.opening.acquire().await.ok();
+        SseStream::open_ready(&me.client, &me.url).await
+    };
+    let mut stream = match opened {
         Ok(stream) => stream,
         Err(error) => {
             arrivals.error = Some(format!("{error:#}"));
-            let _ = ready.send(Err(error));
+            let _ = me.ready.send(Err(error));
             return arrivals;
         }
     };
-    let _ = ready.send(Ok(()));
-    let mut distinct = std::collections::HashSet::with_capacity(expected as usize);
+    let _ = me.ready.send(Ok(()));
+    let mut distinct = std::collections::HashSet::with_capacity(me.expected as usize);
     let mut highest: Option<u64> = None;
-    let mut signalled = false;
+    let mut signalled = me.expected == 0;
+    if signalled {
+        let _ = me.done.send(()).await;
+    }
     loop {
         let event = tokio::select! {
             event = stream.next() => event,
-            _ = stop.changed() => break,
+            _ = me.stop.changed() => break,
         };
         let at = Instant::now();
         let event = match event {
@@ -700,7 +1013,7 @@ async fn subscribe(
         let Some(text) = created_text(&event) else {
             continue;
         };
-        // "<seq> <send time>"; the room is fresh, so every message in it is ours.
+        // "<seq> <send time>"; the rooms are fresh, so every message in them is ours.
         let seq = text.split(' ').next().and_then(|s| s.parse::<u64>().ok());
         let Some(seq) = seq else {
             continue;
@@ -710,47 +1023,763 @@ async fn subscribe(
             arrivals.out_of_order += 1;
         }
         highest = highest.max(Some(seq));
-        if distinct.insert(seq) && distinct.len() as u64 == expected && !signalled {
+        if distinct.insert(seq) && distinct.len() as u64 == me.expected && !signalled {
             signalled = true;
-            let _ = done.send(()).await;
+            let _ = me.done.send(()).await;
         }
     }
     if !signalled {
         // The stream failed (or the run is over): nothing more will arrive here.
-        let _ = done.send(()).await;
+        let _ = me.done.send(()).await;
     }
     arrivals
+}
+
+/// What the publisher did: `sent[seq]` is the instant just before the POST of `seq`,
+/// for every POST that succeeded.
+#[derive(Default)]
+struct Publication {
+    sent: HashMap<u64, Instant>,
+    post_latency: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+    gave_up: bool,
+}
+
+type PostOutcome = (u64, Instant, Result<Duration>);
+
+impl Publication {
+    fn record(&mut self, joined: Result<PostOutcome, tokio::task::JoinError>) {
+        match joined {
+            Ok((seq, sent_at, Ok(latency))) => {
+                self.sent.insert(seq, sent_at);
+                self.post_latency.push(latency);
+            }
+            Ok((_, _, Err(error))) => {
+                self.errors += 1;
+                self.first_error.get_or_insert_with(|| format!("{error:#}"));
+            }
+            Err(error) => {
+                self.errors += 1;
+                self.first_error.get_or_insert_with(|| format!("{error}"));
+            }
+        }
+    }
+}
+
+/// Posts `messages` messages, message `seq` to `urls[seq % urls.len()]`, with the text
+/// `"<seq> <send time in µs since epoch>"`.
+async fn publish(
+    client: &reqwest::Client,
+    urls: &[String],
+    token: &str,
+    messages: u64,
+    pace: Pace,
+    epoch: Instant,
+) -> Publication {
+    let in_flight = Arc::new(Semaphore::new(match pace {
+        Pace::OneAtATime => 1,
+        Pace::PerSecond(_) => MAX_POSTS_IN_FLIGHT,
+    }));
+    let failing_in_a_row = Arc::new(AtomicU32::new(0));
+    let started = tokio::time::Instant::now();
+    let mut posts = JoinSet::new();
+    let mut publication = Publication::default();
+    for seq in 0..messages {
+        if failing_in_a_row.load(Ordering::Relaxed) >= GIVE_UP_AFTER_FAILURES {
+            publication.gave_up = true;
+            break;
+        }
+        if let Pace::PerSecond(rate) = pace {
+            tokio::time::sleep_until(started + Duration::from_secs_f64(seq as f64 / rate)).await;
+        }
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            break;
+        };
+        let Some(url) = urls.get((seq % urls.len() as u64) as usize).cloned() else {
+            break;
+        };
+        let (client, token) = (client.clone(), token.to_owned());
+        let failing_in_a_row = Arc::clone(&failing_in_a_row);
+        posts.spawn(async move {
+            let sent_at = Instant::now();
+            let text = format!("{seq} {}", sent_at.duration_since(epoch).as_micros());
+            let result = post_message(&client, &url, &token, text).await;
+            if result.is_ok() {
+                failing_in_a_row.store(0, Ordering::Relaxed);
+            } else {
+                failing_in_a_row.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(permit);
+            (seq, sent_at, result.map(|()| sent_at.elapsed()))
+        });
+        while let Some(joined) = posts.try_join_next() {
+            publication.record(joined);
+        }
+    }
+    // Each POST is bounded by REQUEST_TIMEOUT.
+    while let Some(joined) = posts.join_next().await {
+        publication.record(joined);
+    }
+    publication
+}
+
+/// What the subscribers saw, against what was sent.
+#[derive(Default)]
+struct Tally {
+    delivery: Vec<Duration>,
+    lost: u64,
+    duplicated: u64,
+    out_of_order: u64,
+    /// Streams that saw their room's messages in another order than the room's first
+    /// stream did: every stream of a room must see the log's one order.
+    order_differs: u64,
+    /// Per room, where each message came in on the room's first stream.
+    room_order: HashMap<u64, HashMap<u64, usize>>,
+    /// Deliveries of messages whose POST failed (they may have committed).
+    unexpected: u64,
+    /// Messages that arrived on a stream of another room.
+    misrouted: u64,
+    stream_errors: Vec<String>,
+}
+
+impl Tally {
+    /// `room_sent`: the messages posted to the subscriber's room, one in `rooms` of them.
+    fn add(
+        &mut self,
+        arrivals: Arrivals,
+        sent: &HashMap<u64, Instant>,
+        room_sent: &[u64],
+        rooms: u64,
+    ) {
+        let mut seen: HashMap<u64, u32> = HashMap::with_capacity(room_sent.len());
+        let mut order = Vec::with_capacity(room_sent.len());
+        for (seq, at) in &arrivals.received {
+            let count = seen.entry(*seq).or_default();
+            *count += 1;
+            if *count > 1 {
+                self.duplicated += 1;
+                continue;
+            }
+            order.push(*seq);
+            match sent.get(seq) {
+                Some(_) if seq % rooms != arrivals.room => self.misrouted += 1,
+                Some(sent_at) => self.delivery.push(at.duration_since(*sent_at)),
+                None => self.unexpected += 1,
+            }
+        }
+        self.lost += room_sent
+            .iter()
+            .filter(|seq| !seen.contains_key(seq))
+            .count() as u64;
+        self.out_of_order += arrivals.out_of_order;
+        self.stream_errors.extend(arrivals.error);
+        self.compare_order(arrivals.room, &order);
+    }
+
+    /// Checks that the messages both streams have arrived in the same relative order on
+    /// this stream as on the room's first one.
+    fn compare_order(&mut self, room: u64, order: &[u64]) {
+        let Some(reference) = self.room_order.get(&room) else {
+            let first = order.iter().enumerate().map(|(i, seq)| (*seq, i)).collect();
+            self.room_order.insert(room, first);
+            return;
+        };
+        let ranks: Vec<usize> = order
+            .iter()
+            .filter_map(|seq| reference.get(seq).copied())
+            .collect();
+        if ranks.windows(2).any(|pair| pair[0] > pair[1]) {
+            self.order_differs += 1;
+        }
+    }
+}
+
+async fn deliver(plan: DeliveryPlan) -> Result<bool> {
+    let base = plan.server.base()?;
+    prepare_open_files(plan.subscribers, plan.server.pid)?;
+    let client = http_client()?;
+    let epoch = Instant::now();
+    let token = sign_up(&client, &base).await?;
+    let tag = random_hex(6)?;
+    let room_name = |room: u64| match plan.rooms {
+        1 => format!("bench-{tag}"),
+        _ => format!("bench-{tag}-{room}"),
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(plan.subscribers as usize);
+    let opening = Arc::new(Semaphore::new(plan.options.open_concurrency as usize));
+    let mut ready = Vec::with_capacity(plan.subscribers as usize);
+    let mut subscribers = JoinSet::new();
+    let opening_started = Instant::now();
+    for i in 0..plan.subscribers {
+        let room = i % plan.rooms;
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<()>>();
+        ready.push(ready_rx);
+        subscribers.spawn(subscribe(Subscriber {
+            client: client.clone(),
+            url: format!("{base}/api/rooms/chat/{}/events", room_name(room)),
+            room,
+            expected: expected_in_room(plan.messages, plan.rooms, room),
+            opening: Arc::clone(&opening),
+            stop: stop_rx.clone(),
+            ready: ready_tx,
+            done: done_tx.clone(),
+        }));
+    }
+    drop(done_tx);
+    let all_ready = async {
+        for (i, ready_rx) in ready.into_iter().enumerate() {
+            match ready_rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(error.context(format!("subscriber {i}"))),
+                Err(_) => bail!("subscriber {i} stopped before `ready`"),
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(plan.options.open_timeout, all_ready)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the streams took over {:?}",
+                plan.options.open_timeout
+            )
+        })??;
+    let opened_in = opening_started.elapsed();
+
+    let meter = CpuMeter::start(plan.server.pid)?;
+    let started = Instant::now();
+    let urls: Vec<String> = (0..plan.rooms)
+        .map(|room| format!("{base}/api/rooms/chat/{}/messages", room_name(room)))
+        .collect();
+    let mut publication = publish(&client, &urls, &token, plan.messages, plan.pace, epoch).await;
+    let last_post = Instant::now();
+    let posting = last_post.duration_since(started);
+
+    // Wait for every subscriber to have everything, at most `grace` after the last POST;
+    // then linger a moment to catch late duplicates, and stop them.
+    let deadline = tokio::time::Instant::from_std(last_post + plan.options.grace);
+    let mut done = 0;
+    while done < plan.subscribers {
+        match tokio::time::timeout_at(deadline, done_rx.recv()).await {
+            Ok(Some(())) => done += 1,
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let usage = meter.stop()?;
+    let linger = tokio::time::Instant::now() + Duration::from_millis(500);
+    tokio::time::sleep_until(linger.min(deadline)).await;
+    let _ = stop_tx.send(true);
+
+    let mut room_sent: HashMap<u64, Vec<u64>> = HashMap::new();
+    for seq in publication.sent.keys() {
+        room_sent.entry(seq % plan.rooms).or_default().push(*seq);
+    }
+    let mut tally = Tally::default();
+    while let Some(joined) = subscribers.join_next().await {
+        let arrivals = joined.context("a subscriber panicked")?;
+        let expected = room_sent.get(&arrivals.room).map_or(&[][..], Vec::as_slice);
+        tally.add(arrivals, &publication.sent, expected, plan.rooms);
+    }
+    let expected_deliveries: u64 = room_sent
+        .iter()
+        .map(|(room, seqs)| {
+            let per_room =
+                plan.subscribers / plan.rooms + u64::from(*room < plan.subscribers % plan.rooms);
+            per_room * seqs.len() as u64
+        })
+        .sum();
+
+    let pace = match plan.pace {
+        Pace::OneAtATime => "posted one at a time".to_owned(),
+        Pace::PerSecond(rate) => format!("posted at {rate}/s round-robin"),
+    };
+    let rooms = match plan.rooms {
+        1 => format!("room chat/{}", room_name(0)),
+        n => format!("{n} rooms chat/bench-{tag}-<k % {n}>"),
+    };
+    println!(
+        "{}: {} messages {pace}, {} subscriber(s), {rooms}",
+        plan.scenario, plan.messages, plan.subscribers
+    );
+    println!(
+        "streams opened (ready received): {} in {:.2} s, {} at a time",
+        plan.subscribers,
+        opened_in.as_secs_f64(),
+        plan.options.open_concurrency
+    );
+    print_header();
+    let delivered = tally.delivery.len();
+    print_row("delivery", &mut tally.delivery);
+    print_row("POST", &mut publication.post_latency);
+    println!(
+        "lost: {}   duplicated: {}   order differs between streams of a room: {}   POST errors: {}   stream errors: {}",
+        tally.lost,
+        tally.duplicated,
+        tally.order_differs,
+        publication.errors,
+        tally.stream_errors.len()
+    );
+    println!(
+        "out of send order: {} deliveries (POSTs that overlapped and committed in another order than sent)",
+        tally.out_of_order
+    );
+    if tally.unexpected > 0 {
+        println!(
+            "deliveries of messages whose POST failed: {}",
+            tally.unexpected
+        );
+    }
+    if tally.misrouted > 0 {
+        println!(
+            "deliveries to a stream of another room: {}",
+            tally.misrouted
+        );
+    }
+    if publication.gave_up {
+        println!("stopped posting after {GIVE_UP_AFTER_FAILURES} failed POSTs in a row");
+    }
+    if let Some(error) = &publication.first_error {
+        println!("first POST error: {error}");
+    }
+    if let Some(error) = tally.stream_errors.first() {
+        println!("first stream error: {error}");
+    }
+    println!(
+        "posting took {:.2} s ({:.0} POST/s); {delivered} of {expected_deliveries} expected deliveries, {:.0} per second from the first POST to the last delivery",
+        posting.as_secs_f64(),
+        publication.post_latency.len() as f64 / posting.as_secs_f64(),
+        delivered as f64 / usage.wall.as_secs_f64()
+    );
+    usage.print("from the first POST to the last delivery");
+    Ok(tally.lost == 0
+        && tally.duplicated == 0
+        && tally.order_differs == 0
+        && tally.misrouted == 0
+        && publication.errors == 0
+        && tally.stream_errors.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------
+// throughput: closed-loop clients
+
+/// What `throughput` requests go to, prepared once per run.
+struct Workload {
+    client: reqwest::Client,
+    token: String,
+    base: String,
+    tag: String,
+    /// Where create-message posts.
+    write_room_url: String,
+    /// The note get-note reads, and the room of [`READ_ROOM_MESSAGES`] list-messages reads.
+    read_note_url: String,
+    read_room_url: String,
+    next_note: AtomicU64,
+}
+
+impl Workload {
+    /// Signs up, and with `reads` creates the note and the messages that reads fetch.
+    async fn prepare(base: String, reads: bool) -> Result<Self> {
+        let client = http_client()?;
+        let token = sign_up(&client, &base).await?;
+        let tag = random_hex(6)?;
+        let read_key = format!("bench-read-{tag}");
+        let work = Self {
+            write_room_url: format!("{base}/api/rooms/chat/bench-write-{tag}/messages"),
+            read_note_url: format!("{base}/api/notes/{read_key}"),
+            read_room_url: format!("{base}/api/rooms/chat/bench-read-{tag}/messages"),
+            client,
+            token,
+            base,
+            tag,
+            next_note: AtomicU64::new(0),
+        };
+        if reads {
+            let note = json!({ "key": read_key, "title": "Bench note", "body": "x".repeat(500) });
+            let request = work.authorized(work.client.post(format!("{}/api/notes", work.base)));
+            exchange(request.json(&note), StatusCode::CREATED, "POST note").await?;
+            for i in 0..READ_ROOM_MESSAGES {
+                let text = format!("bench read message {i}");
+                post_message(&work.client, &work.read_room_url, &work.token, text).await?;
+            }
+        }
+        Ok(work)
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.bearer_auth(&self.token)
+    }
+
+    async fn request(&self, op: Op) -> Result<()> {
+        let client = &self.client;
+        let (request, expected) = match op {
+            Op::CreateMessage => {
+                let body = json!({ "message": "bench message" });
+                let request = self.authorized(client.post(&self.write_room_url));
+                (request.json(&body), StatusCode::CREATED)
+            }
+            Op::CreateNote => {
+                let n = self.next_note.fetch_add(1, Ordering::Relaxed);
+                let body = json!({
+                    "key": format!("bench-{}-{n}", self.tag),
+                    "title": "Bench note",
+                    "body": "A note created by parley-bench.",
+                });
+                let request = self.authorized(client.post(format!("{}/api/notes", self.base)));
+                (request.json(&body), StatusCode::CREATED)
+            }
+            Op::GetNote => (client.get(&self.read_note_url), StatusCode::OK),
+            Op::ListMessages => (
+                client.get(format!("{}?limit=20", self.read_room_url)),
+                StatusCode::OK,
+            ),
+        };
+        exchange(request, expected, op.name()).await
+    }
+}
+
+/// The outcome of one closed-loop measurement.
+#[derive(Default)]
+struct Load {
+    latencies: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+    elapsed: Duration,
+}
+
+impl Load {
+    fn merge(&mut self, other: Load) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-6)
+    }
+}
+
+/// `clients` tasks each send `op` one request after another until `duration` has passed
+/// (or `max_requests` each); requests in flight at the deadline are finished.
+async fn closed_loop(
+    work: &Arc<Workload>,
+    op: Op,
+    clients: u64,
+    duration: Duration,
+    max_requests: u64,
+) -> Result<Load> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = JoinSet::new();
+    for _ in 0..clients {
+        let work = Arc::clone(work);
+        tasks.spawn(async move {
+            let mut load = Load::default();
+            let mut failing_in_a_row = 0;
+            for _ in 0..max_requests {
+                if Instant::now() >= deadline || failing_in_a_row == GIVE_UP_AFTER_FAILURES {
+                    break;
+                }
+                let sent = Instant::now();
+                match work.request(op).await {
+                    Ok(()) => {
+                        load.latencies.push(sent.elapsed());
+                        failing_in_a_row = 0;
+                    }
+                    Err(error) => {
+                        load.errors += 1;
+                        failing_in_a_row += 1;
+                        load.first_error.get_or_insert_with(|| format!("{error:#}"));
+                    }
+                }
+            }
+            load
+        });
+    }
+    let mut total = Load::default();
+    while let Some(joined) = tasks.join_next().await {
+        total.merge(joined.context("a load client panicked")?);
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// Column widths of the `throughput` table: operation, clients, requests, errors, req/s,
+/// p50, p90, p99, max, and CPU of the bench, parley, PostgreSQL and other processes.
+const THROUGHPUT_WIDTHS: [usize; 13] = [15, 7, 9, 6, 9, 8, 8, 8, 8, 6, 6, 6, 6];
+
+fn throughput_line(cells: [&str; 13]) {
+    let mut line = String::new();
+    for (i, (cell, width)) in cells.iter().zip(THROUGHPUT_WIDTHS).enumerate() {
+        let _ = match i {
+            0 => write!(line, "{cell:<width$}"),
+            _ => write!(line, " {cell:>width$}"),
+        };
+    }
+    println!("{line}");
+}
+
+async fn throughput(args: ThroughputArgs) -> Result<bool> {
+    let largest = args.clients.iter().copied().max().unwrap_or(1);
+    prepare_open_files(largest, args.server.pid)?;
+    let reads = args.ops.iter().any(|op| op.reads());
+    let work = Arc::new(Workload::prepare(args.server.base()?, reads).await?);
+    println!(
+        "throughput: closed loop, each client sends its next request when its previous one is \
+         answered; all clients use one user's token; {:?} measured after {:?} of warm-up per row",
+        args.duration, args.warmup
+    );
+    println!(
+        "create-message posts to chat/bench-write-{tag}; get-note reads note bench-read-{tag}; \
+         list-messages reads ?limit=20 of chat/bench-read-{tag} ({READ_ROOM_MESSAGES} messages)",
+        tag = work.tag
+    );
+    println!(
+        "CPU columns: % of one core over the measured time ({} cores = {}00%); other: every \
+         other process on the machine",
+        cores(),
+        cores()
+    );
+    throughput_line([
+        "(ms)", "clients", "requests", "errors", "req/s", "p50", "p90", "p99", "max", "bench",
+        "parley", "pg", "other",
+    ]);
+    let mut clean = true;
+    let mut errors = Vec::new();
+    let mut create_message_rates = HashMap::new();
+    for &op in &args.ops {
+        for &clients in &args.clients {
+            if !args.warmup.is_zero() {
+                closed_loop(&work, op, clients, args.warmup, args.max_requests).await?;
+            }
+            let meter = CpuMeter::start(args.server.pid)?;
+            let mut load =
+                closed_loop(&work, op, clients, args.duration, args.max_requests).await?;
+            let [bench, parley, pg, other] = meter.stop()?.cells();
+            let [p50, p90, p99, max] = percentile_cells(&mut load.latencies);
+            let rate = load.per_second();
+            let counts = [clients, load.latencies.len() as u64, load.errors].map(|n| n.to_string());
+            let [clients_cell, requests, errors_cell] = counts;
+            throughput_line([
+                op.name(),
+                &clients_cell,
+                &requests,
+                &errors_cell,
+                &format!("{rate:.0}"),
+                &p50,
+                &p90,
+                &p99,
+                &max,
+                &bench,
+                &parley,
+                &pg,
+                &other,
+            ]);
+            clean &= load.errors == 0;
+            if let Some(error) = load.first_error {
+                errors.push(format!("{} at {clients} clients: {error}", op.name()));
+            }
+            if op == Op::CreateMessage {
+                create_message_rates.insert(clients, rate);
+            }
+        }
+    }
+    for error in &errors {
+        println!("first error of {error}");
+    }
+    if let Some(data_dir) = &args.pgbench_data_dir {
+        let ceiling = pgbench_ceiling(
+            data_dir,
+            largest,
+            args.duration,
+            &args.pgbench,
+            args.server.pid,
+        )
+        .await?;
+        clean &= ceiling.failed == 0;
+        if let Some(rate) = create_message_rates.get(&largest) {
+            println!(
+                "create-message at {largest} clients: {rate:.0}/s = {:.1}% of the pgbench ceiling above ({:.0} tps)",
+                100.0 * rate / ceiling.tps.max(1e-6),
+                ceiling.tps
+            );
+        }
+    }
+    Ok(clean)
+}
+
+// ---------------------------------------------------------------------------------------
+// ceiling: pgbench on the server's own database
+
+const PGBENCH_TABLE: &str = "bench_insert";
+
+struct Ceiling {
+    tps: f64,
+    failed: u64,
+}
+
+async fn ceiling(args: CeilingArgs) -> Result<bool> {
+    let result = pgbench_ceiling(
+        &args.data_dir,
+        args.clients,
+        args.duration,
+        &args.pgbench,
+        args.pid,
+    )
+    .await?;
+    Ok(result.failed == 0)
+}
+
+/// Bounds a database step by [`REQUEST_TIMEOUT`].
+async fn bounded<T, E>(step: impl Future<Output = Result<T, E>>, what: &str) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::time::timeout(REQUEST_TIMEOUT, step)
+        .await
+        .with_context(|| format!("{what}: no answer within {REQUEST_TIMEOUT:?}"))?
+        .with_context(|| what.to_owned())
+}
+
+/// Creates a scratch table on the server's database, runs pgbench with a one-row INSERT
+/// per transaction at `clients` connections for `duration`, drops the table, and prints
+/// what pgbench measured.
+async fn pgbench_ceiling(
+    data_dir: &Path,
+    clients: u64,
+    duration: Duration,
+    options: &PgbenchArgs,
+    pid: Option<u32>,
+) -> Result<Ceiling> {
+    let socket_dir = data_dir.join("postgres");
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host_path(&socket_dir)
+        .user("parley")
+        .dbname("parley");
+    let connect = config.connect(tokio_postgres::NoTls);
+    let what = format!("connect to {} as parley/parley", socket_dir.display());
+    let (db, connection) = bounded(connect, &what).await?;
+    let connection = tokio::spawn(connection);
+    let create =
+        format!("CREATE TABLE IF NOT EXISTS {PGBENCH_TABLE} (id bigserial PRIMARY KEY, v text)");
+    bounded(db.batch_execute(&create), "create the scratch table").await?;
+    let script = std::env::temp_dir().join(format!("parley-bench-{}.sql", random_hex(6)?));
+    let mut transaction = format!("INSERT INTO {PGBENCH_TABLE} (v) VALUES ('parley-bench');\n");
+    if options.pgbench_notify {
+        // A channel of its own: the server's reader listens on another one.
+        transaction = format!("BEGIN;\n{transaction}NOTIFY parley_bench_ceiling;\nCOMMIT;\n");
+    }
+    let outcome = match std::fs::write(&script, transaction) {
+        Ok(()) => run_pgbench(&socket_dir, &script, clients, duration, options, pid).await,
+        Err(error) => Err(anyhow!("write {}: {error}", script.display())),
+    };
+    let _ = std::fs::remove_file(&script);
+    let drop_table = format!("DROP TABLE IF EXISTS {PGBENCH_TABLE}");
+    let dropped = bounded(db.batch_execute(&drop_table), "drop the scratch table").await;
+    drop(db);
+    connection.abort();
+    let ceiling = outcome?;
+    dropped?;
+    Ok(ceiling)
+}
+
+async fn run_pgbench(
+    socket_dir: &Path,
+    script: &Path,
+    clients: u64,
+    duration: Duration,
+    options: &PgbenchArgs,
+    pid: Option<u32>,
+) -> Result<Ceiling> {
+    let seconds = duration.as_secs().max(1);
+    let threads = options.pgbench_threads.min(clients);
+    let mut command = tokio::process::Command::new(&options.pgbench);
+    command
+        .arg("--no-vacuum")
+        .arg("--host")
+        .arg(socket_dir)
+        .args(["--username", "parley"])
+        .args(["--client", &clients.to_string()])
+        .args(["--jobs", &threads.to_string()])
+        .args(["--time", &seconds.to_string()])
+        .arg("--file")
+        .arg(script)
+        .arg("parley")
+        .kill_on_drop(true);
+    let meter = CpuMeter::start(pid)?;
+    let bound = Duration::from_secs(seconds + 60);
+    let output = tokio::time::timeout(bound, command.output())
+        .await
+        .with_context(|| format!("pgbench did not finish within {bound:?}"))?
+        .with_context(|| format!("run {}", options.pgbench.display()))?;
+    let usage = meter.stop()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "pgbench failed ({}): {}{}",
+            output.status,
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let field = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', '/']).next())
+            .ok_or_else(|| anyhow!("pgbench printed no `{prefix}` line:\n{stdout}"))
+    };
+    let tps: f64 = field("tps = ")?.parse().context("pgbench's tps")?;
+    let transactions = field("number of transactions actually processed: ")?;
+    // pgbench 15 prints failures only when there were some.
+    let failed: u64 = field("number of failed transactions: ")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let latency = field("latency average = ")?;
+    println!(
+        "ceiling: pgbench, one-row INSERT INTO {PGBENCH_TABLE}{} per transaction, {clients} \
+         clients, {threads} threads, {seconds} s, on {} as parley/parley",
+        if options.pgbench_notify {
+            " and a NOTIFY"
+        } else {
+            ""
+        },
+        socket_dir.display()
+    );
+    println!(
+        "transactions: {transactions} (failed: {failed}); latency average {latency} ms; \
+         {tps:.0} tps (without initial connection time)"
+    );
+    usage.print("while pgbench ran");
+    Ok(Ceiling { tps, failed })
 }
 
 // ---------------------------------------------------------------------------------------
 // idle
 
 async fn idle(args: IdleArgs) -> Result<bool> {
-    let base = args.url.trim_end_matches('/').to_owned();
-    vm_rss_kib(args.pid)?;
-    let nofile = raise_open_file_limit()?;
-    if args.streams + 100 > nofile {
-        println!(
-            "warning: this process may open at most {nofile} files; {} streams need more",
-            args.streams
-        );
-    }
-    if let Some(server_limit) = open_file_soft_limit(args.pid)
-        && args.streams + 100 > server_limit
-    {
-        println!(
-            "warning: the server (pid {}) may open at most {server_limit} files; {} streams need more",
-            args.pid, args.streams
-        );
-    }
+    let base = args.server.base()?;
+    let pid = args
+        .server
+        .pid
+        .ok_or_else(|| anyhow!("idle needs --pid: it reads the server's memory from /proc"))?;
+    vm_rss_kib(pid)?;
+    prepare_open_files(args.streams, Some(pid))?;
     let client = http_client()?;
     // Sign up first: the argon2 hash of registering must not count as stream memory.
     let token = sign_up(&client, &base).await?;
     let run_tag = random_hex(6)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = vm_rss_kib(args.pid)?;
-    let fds_before = open_fds(args.pid)?;
+    let rss_before = vm_rss_kib(pid)?;
+    let fds_before = open_fds(pid)?;
 
+    let meter = CpuMeter::start(Some(pid))?;
     let started = Instant::now();
     let opening = futures_util::stream::iter(0..args.streams)
         .map(|i| {
@@ -764,6 +1793,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
         .await
         .with_context(|| format!("opening the streams took over {:?}", args.phase_timeout))?;
     let opened_in = started.elapsed();
+    let opening_cpu = meter.stop()?;
     let mut streams = Vec::with_capacity(results.len());
     let mut open_errors: HashMap<String, u64> = HashMap::new();
     for (room, result) in results {
@@ -775,8 +1805,8 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     let open = streams.len() as u64;
     // Let the server finish any work the last connections started.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_after = vm_rss_kib(args.pid)?;
-    let fds_after = open_fds(args.pid)?;
+    let rss_after = vm_rss_kib(pid)?;
+    let fds_after = open_fds(pid)?;
 
     println!(
         "idle: {} streams requested over {IDLE_ROOMS} rooms chat/idle-<i % {IDLE_ROOMS}>, {} at a time",
@@ -790,6 +1820,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     for (error, count) in &open_errors {
         println!("  {count} x {error}");
     }
+    opening_cpu.print("while opening the streams");
     println!(
         "server VmRSS before: {:.1} MiB ({fds_before} open files)",
         rss_before as f64 / 1024.0
@@ -809,7 +1840,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     // Still open? One message to each room; every stream must receive its room's. The
     // whole check, posting included, ends by `check_deadline`.
     let rooms_in_use: Vec<u64> = (0..IDLE_ROOMS.min(args.streams)).collect();
-    let check_started = Instant::now();
+    let check_meter = CpuMeter::start(Some(pid))?;
     let check_deadline = tokio::time::Instant::now() + args.phase_timeout;
     let mut readers = JoinSet::new();
     for (room, mut stream) in streams {
@@ -850,20 +1881,21 @@ async fn idle(args: IdleArgs) -> Result<bool> {
             delivered += 1;
         }
     }
-    let checked_in = check_started.elapsed();
+    let check_cpu = check_meter.stop()?;
     println!(
         "check: posted {} message(s), one per room ({} POST errors); {delivered} of {open} streams received their room's message in {:.2} s",
         rooms_in_use.len() - post_errors.len(),
         post_errors.len(),
-        checked_in.as_secs_f64()
+        check_cpu.wall.as_secs_f64()
     );
     for error in &post_errors {
         println!("  {error}");
     }
+    check_cpu.print("during the check");
     // The readers own the streams and have dropped them: every connection is closed.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_closed = vm_rss_kib(args.pid)?;
-    let fds_closed = open_fds(args.pid)?;
+    let rss_closed = vm_rss_kib(pid)?;
+    let fds_closed = open_fds(pid)?;
     println!(
         "all streams closed by the bench; 2 s later the server has VmRSS {:.1} MiB and {fds_closed} open files",
         rss_closed as f64 / 1024.0
