@@ -90,10 +90,6 @@ impl ApiError {
         Self::NotFound(format!("{what} was not found"))
     }
 
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError::new(field, message)])
-    }
-
     /// The last part of the problem `type`, stable across releases.
     pub fn code(&self) -> &'static str {
         match self {

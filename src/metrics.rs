@@ -48,73 +48,74 @@ fn latency_histogram() -> Histogram {
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
-    let mut registry = Registry::with_prefix("parley");
-    let metrics = Metrics {
-        requests: Family::default(),
-        request_seconds: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
-        open_streams: Gauge::default(),
-        events_appended: Counter::default(),
-        events_dispatched: Counter::default(),
-        events_delivered: Counter::default(),
-        catch_ups: Counter::default(),
-        subscribers: Gauge::default(),
-        pool_connections: Gauge::default(),
-        pool_idle_connections: Gauge::default(),
-        registry: Registry::default(),
-    };
-    registry.register(
-        "http_requests",
-        "HTTP requests answered",
-        metrics.requests.clone(),
+    let requests = Family::<RequestLabels, Counter>::default();
+    let request_seconds = Family::<RouteLabels, Histogram>::new_with_constructor(
+        latency_histogram as fn() -> Histogram,
     );
+    let (open_streams, subscribers) = (Gauge::default(), Gauge::default());
+    let (pool_connections, pool_idle_connections) = (Gauge::default(), Gauge::default());
+    let (events_appended, events_dispatched) = (Counter::default(), Counter::default());
+    let (events_delivered, catch_ups) = (Counter::default(), Counter::default());
+
+    let mut registry = Registry::with_prefix("parley");
+    registry.register("http_requests", "HTTP requests answered", requests.clone());
     registry.register(
         "http_request_duration_seconds",
         "Time to the response head (for event streams: until the stream starts)",
-        metrics.request_seconds.clone(),
+        request_seconds.clone(),
     );
     registry.register(
         "sse_open_streams",
         "Event streams open now",
-        metrics.open_streams.clone(),
+        open_streams.clone(),
     );
     registry.register(
         "events_appended",
         "Events this process appended to the log (committed with their change)",
-        metrics.events_appended.clone(),
+        events_appended.clone(),
     );
     registry.register(
         "events_dispatched",
         "Events this process's reader read from the log and handed to the hub",
-        metrics.events_dispatched.clone(),
+        events_dispatched.clone(),
     );
     registry.register(
         "events_delivered",
         "Event frames written to streams (one per event per subscriber)",
-        metrics.events_delivered.clone(),
+        events_delivered.clone(),
     );
     registry.register(
         "sse_catch_ups",
         "Times a subscriber fell behind its queue and caught up from the log",
-        metrics.catch_ups.clone(),
+        catch_ups.clone(),
     );
     registry.register(
         "hub_subscribers",
         "Streams registered with the hub for live events",
-        metrics.subscribers.clone(),
+        subscribers.clone(),
     );
     registry.register(
         "db_pool_connections",
         "Database connections in the pool",
-        metrics.pool_connections.clone(),
+        pool_connections.clone(),
     );
     registry.register(
         "db_pool_idle_connections",
         "Idle database connections in the pool",
-        metrics.pool_idle_connections.clone(),
+        pool_idle_connections.clone(),
     );
     Metrics {
         registry,
-        ..metrics
+        requests,
+        request_seconds,
+        open_streams,
+        events_appended,
+        events_dispatched,
+        events_delivered,
+        catch_ups,
+        subscribers,
+        pool_connections,
+        pool_idle_connections,
     }
 });
 
