@@ -10,7 +10,8 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use super::schema::events;
 use crate::events::{Event, EventType, Position, Target};
 
-/// The channel write transactions notify (on commit) so readers wake at once.
+/// The channel on which each process tells the others that it committed events (see
+/// `db::commits`).
 pub const CHANNEL: &str = "parley_events";
 
 #[derive(Insertable)]
@@ -74,8 +75,8 @@ struct PositionRow {
     id: Option<i64>,
 }
 
-/// Appends events in the current transaction and asks PostgreSQL to wake every reader
-/// when (and only if) it commits.
+/// Appends events in the current transaction. Readers are woken after the commit (see
+/// `db::commits`), not from inside the transaction.
 pub fn append(conn: &mut PgConnection, new: &[NewEvent]) -> QueryResult<()> {
     if new.is_empty() {
         return Ok(());
@@ -83,7 +84,6 @@ pub fn append(conn: &mut PgConnection, new: &[NewEvent]) -> QueryResult<()> {
     diesel::insert_into(events::table)
         .values(new)
         .execute(conn)?;
-    diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;
     Ok(())
 }
 

@@ -3,25 +3,28 @@
 //! threads that serve requests.
 
 pub mod cluster;
+pub mod commits;
 pub mod events;
 pub mod messages;
 pub mod migrations;
 pub mod notes;
 pub mod outbox;
+pub mod pool;
 pub mod schema;
 pub mod sessions;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::PgConnection;
 use diesel::connection::Connection;
-use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::r2d2::Pool;
 
 use crate::error::ApiError;
+use commits::Commits;
 use outbox::Outbox;
-
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+use pool::{Manager, PgPool};
 
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -29,19 +32,23 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    commits: Arc<Commits>,
 }
 
 impl Db {
     /// Builds the pool without connecting yet: connections are made on first use, so the
     /// server can start (and report not-ready) while the database is briefly away.
     pub fn new(database_url: &str, max_size: u32, timeout: Duration) -> Self {
-        let manager = ConnectionManager::<PgConnection>::new(database_url);
+        let manager = Manager::new(database_url);
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(max_size.min(2)))
             .connection_timeout(timeout)
             .build_unchecked(manager);
-        Self { pool }
+        Self {
+            pool,
+            commits: Arc::default(),
+        }
     }
 
     /// Runs `query` with a pooled connection on the blocking thread pool, inside the
@@ -56,8 +63,10 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
-            query(&mut conn)
+            let mut pooled = pool.get()?;
+            let result = query(&mut pooled.conn);
+            pooled.observe(&result);
+            result
         })
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?
@@ -81,10 +90,18 @@ impl Db {
                 })
             })
             .await?;
-        crate::metrics::METRICS
-            .events_appended
-            .inc_by(appended as u64);
+        if appended > 0 {
+            self.commits.committed();
+            crate::metrics::METRICS
+                .events_appended
+                .inc_by(appended as u64);
+        }
         Ok(value)
+    }
+
+    /// The signal [`Db::write`] raises after each commit that appended events.
+    pub fn commits(&self) -> Arc<Commits> {
+        Arc::clone(&self.commits)
     }
 
     /// Connections in the pool, and how many of them are idle.
@@ -99,9 +116,13 @@ impl Db {
         use diesel::RunQueryDsl;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get_timeout(PING_TIMEOUT)?;
-            diesel::sql_query("SELECT 1").execute(&mut conn)?;
-            Ok(())
+            let mut pooled = pool.get_timeout(PING_TIMEOUT)?;
+            let result = diesel::sql_query("SELECT 1")
+                .execute(&mut pooled.conn)
+                .map(|_| ())
+                .map_err(ApiError::from);
+            pooled.observe(&result);
+            result
         })
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?

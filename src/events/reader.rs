@@ -1,12 +1,16 @@
 //! One reader per server process: it follows the event log and hands each new event to
 //! the hub, in log order.
 //!
-//! A dedicated `LISTEN` connection (tokio-postgres, push-based) wakes it the moment a
-//! write transaction commits; a short poll covers a wake-up lost while that connection
-//! was down. Correctness never depends on the notification: the reader always re-reads
+//! A write in this process wakes it directly after committing (`db::commits`). Writes in
+//! other processes on the same database reach it through a dedicated `LISTEN` connection
+//! (tokio-postgres, push-based): each process sends one `NOTIFY` on that same connection
+//! per burst of its own commits, and ignores its own. A short poll covers a wake-up lost
+//! while that connection was down, and transactions that held back `xmin` (see
+//! docs/event-log.md). Correctness never depends on a wake-up: the reader always re-reads
 //! the log from the last position it dispatched.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -15,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 
 use super::hub::Hub;
+use crate::db::commits::Commits;
 use crate::db::{Db, events};
 use crate::metrics::METRICS;
 
@@ -32,8 +37,13 @@ pub struct Reader {
 impl Reader {
     pub fn start(db: Db, hub: Arc<Hub>, database_url: String, retention: Duration) -> Self {
         let wake = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen(database_url, Arc::clone(&wake)));
-        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), wake));
+        let commits = db.commits();
+        let listener = tokio::spawn(listen(
+            database_url,
+            Arc::clone(&wake),
+            Arc::clone(&commits),
+        ));
+        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), wake, commits));
         let pruner = tokio::spawn(prune(db, retention));
         Self {
             tasks: vec![listener, reader, pruner],
@@ -47,9 +57,10 @@ impl Reader {
     }
 }
 
-async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>) {
+async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>, commits: Arc<Commits>) {
     loop {
         tokio::select! {
+            () = commits.local() => {}
             () = wake.notified() => {}
             () = tokio::time::sleep(POLL) => {}
         }
@@ -79,20 +90,28 @@ async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>) {
     }
 }
 
-/// Keeps a `LISTEN` connection open, turning each notification into a wake-up. After a
+/// Keeps a `LISTEN` connection open, turning each other process's notification into a
+/// wake-up, and sends one `NOTIFY` for each burst of this process's commits. After a
 /// reconnect it wakes the reader too, since notifications sent meanwhile are lost.
-async fn listen(database_url: String, wake: Arc<Notify>) {
+async fn listen(database_url: String, wake: Arc<Notify>, commits: Arc<Commits>) {
     loop {
         match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
             Ok((client, mut connection)) => {
-                let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+                let (lost_tx, mut lost_rx) = tokio::sync::oneshot::channel::<()>();
+                // Our own notifications come back to us; they carry this backend's pid.
+                let own_pid = Arc::new(AtomicI32::new(0));
                 let notify = Arc::clone(&wake);
+                let own = Arc::clone(&own_pid);
                 let pump = tokio::spawn(async move {
                     let mut messages =
                         futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(message) = messages.next().await {
                         match message {
-                            Ok(AsyncMessage::Notification(_)) => notify.notify_one(),
+                            Ok(AsyncMessage::Notification(note))
+                                if note.process_id() != own.load(Ordering::Relaxed) =>
+                            {
+                                notify.notify_one()
+                            }
                             Ok(_) => {}
                             Err(error) => {
                                 tracing::warn!(error = %error, "event notification connection failed");
@@ -102,13 +121,24 @@ async fn listen(database_url: String, wake: Arc<Notify>) {
                     }
                     let _ = lost_tx.send(());
                 });
-                match client
-                    .batch_execute(&format!("LISTEN {}", events::CHANNEL))
-                    .await
-                {
-                    Ok(()) => {
+                match subscribe(&client).await {
+                    Ok(pid) => {
+                        own_pid.store(pid, Ordering::Relaxed);
                         wake.notify_one();
-                        let _ = lost_rx.await;
+                        loop {
+                            tokio::select! {
+                                _ = &mut lost_rx => break,
+                                () = commits.for_peers() => {
+                                    let sent = client
+                                        .batch_execute(&format!("NOTIFY {}", events::CHANNEL))
+                                        .await;
+                                    if let Err(error) = sent {
+                                        tracing::warn!(error = %error, "could not notify other processes");
+                                        break;
+                                    }
+                                }
+                            }
+                        }
                     }
                     Err(error) => tracing::warn!(error = %error, "could not LISTEN for events"),
                 }
@@ -122,6 +152,18 @@ async fn listen(database_url: String, wake: Arc<Notify>) {
         wake.notify_one();
         tokio::time::sleep(RECONNECT_DELAY).await;
     }
+}
+
+/// Starts listening and returns this connection's backend pid.
+async fn subscribe(client: &tokio_postgres::Client) -> Result<i32, tokio_postgres::Error> {
+    let pid = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .try_get(0)?;
+    client
+        .batch_execute(&format!("LISTEN {}", events::CHANNEL))
+        .await?;
+    Ok(pid)
 }
 
 /// Deletes events older than the retention period, a few times per period.
