@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Text};
 
 use super::schema::events;
 use crate::events::{Event, EventType, Position, Target};
@@ -23,19 +23,16 @@ pub struct NewEvent {
     pub data: String,
 }
 
-#[derive(QueryableByName)]
+/// A row of the log. `Selectable` for the reader's prepared queries, `QueryableByName` for
+/// the raw SQL of `replay`.
+#[derive(Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
 struct EventRow {
-    #[diesel(sql_type = BigInt)]
     xid: i64,
-    #[diesel(sql_type = BigInt)]
     id: i64,
-    #[diesel(sql_type = Text)]
     namespace: String,
-    #[diesel(sql_type = Text)]
     room: String,
-    #[diesel(sql_type = Text)]
     event_type: String,
-    #[diesel(sql_type = Text)]
     data: String,
 }
 
@@ -67,29 +64,37 @@ fn into_events(rows: Vec<EventRow>) -> Vec<Event> {
         .collect()
 }
 
-#[derive(QueryableByName)]
-struct PositionRow {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    xid: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    id: Option<i64>,
-}
-
 /// Appends events in the current transaction. Readers are woken after the commit (see
 /// `db::commits`), not from inside the transaction.
 pub fn append(conn: &mut PgConnection, new: &[NewEvent]) -> QueryResult<()> {
     if new.is_empty() {
         return Ok(());
     }
-    diesel::insert_into(events::table)
-        .values(new)
-        .execute(conn)?;
+    // One event (the usual case) goes in as a tuple of columns, which diesel keeps
+    // prepared on the connection; a derived `Insertable` or a batch is parsed and planned
+    // every time.
+    if let [event] = new {
+        diesel::insert_into(events::table)
+            .values((
+                events::namespace.eq(&event.namespace),
+                events::room.eq(&event.room),
+                events::event_type.eq(event.event_type),
+                events::data.eq(&event.data),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(events::table)
+            .values(new)
+            .execute(conn)?;
+    }
     Ok(())
 }
 
-/// The oldest transaction still running: every transaction below it has ended, so no
-/// row with a smaller xid can appear later.
-const COMMITTED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+diesel::define_sql_function! {
+    /// The oldest transaction still running (a function in the migrations): every
+    /// transaction below it has ended, so no row with a smaller xid can appear later.
+    fn parley_committed_below() -> BigInt;
+}
 
 /// Events after `after`, in log order, from transactions that have all ended.
 pub fn read_committed_after(
@@ -97,31 +102,31 @@ pub fn read_committed_after(
     after: Position,
     limit: i64,
 ) -> QueryResult<Vec<Event>> {
-    let rows = diesel::sql_query(format!(
-        "SELECT xid, id, namespace, room, event_type, data FROM events \
-         WHERE (xid, id) > ($1, $2) AND xid < {COMMITTED_BELOW} \
-         ORDER BY xid, id LIMIT $3"
-    ))
-    .bind::<BigInt, _>(after.xid)
-    .bind::<BigInt, _>(after.id)
-    .bind::<BigInt, _>(limit)
-    .load::<EventRow>(conn)?;
+    // `(xid, id) > after`, spelled so that `xid >= after.xid` bounds the index scan.
+    let rows = events::table
+        .filter(events::xid.ge(after.xid))
+        .filter(events::xid.gt(after.xid).or(events::id.gt(after.id)))
+        .filter(events::xid.lt(parley_committed_below()))
+        .order((events::xid, events::id))
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load::<EventRow>(conn)?;
     Ok(into_events(rows))
 }
 
 /// The newest position a reader may hand out now: what list and read responses report as
 /// `Stream-Position`, and where a new reader starts.
 pub fn head(conn: &mut PgConnection) -> QueryResult<Position> {
-    let newest = diesel::sql_query(format!(
-        "SELECT max(xid) AS xid, max(id) AS id FROM ( \
-            SELECT xid, id FROM events WHERE xid < {COMMITTED_BELOW} \
-            ORDER BY xid DESC, id DESC LIMIT 1) AS newest"
-    ))
-    .get_result::<PositionRow>(conn)?;
+    let newest = events::table
+        .filter(events::xid.lt(parley_committed_below()))
+        .order((events::xid.desc(), events::id.desc()))
+        .select((events::xid, events::id))
+        .first::<(i64, i64)>(conn)
+        .optional()?;
     let floor = floor(conn)?;
-    Ok(match (newest.xid, newest.id) {
-        (Some(xid), Some(id)) => Position { xid, id }.max(floor),
-        _ => floor,
+    Ok(match newest {
+        Some((xid, id)) => Position { xid, id }.max(floor),
+        None => floor,
     })
 }
 
