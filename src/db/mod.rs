@@ -20,6 +20,7 @@ use std::time::Duration;
 use diesel::PgConnection;
 use diesel::connection::Connection;
 use diesel::r2d2::Pool;
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use commits::Commits;
@@ -32,6 +33,12 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    /// One permit per pooled connection. Queries wait for a permit here, on the async
+    /// side and first come first served, rather than in r2d2 on a blocking thread: a
+    /// parked thread per waiting request costs a wake-up and a context switch each time
+    /// a connection frees up, and r2d2 hands connections out in no particular order.
+    permits: Arc<Semaphore>,
+    timeout: Duration,
     commits: Arc<Commits>,
 }
 
@@ -47,21 +54,32 @@ impl Db {
             .build_unchecked(manager);
         Self {
             pool,
+            permits: Arc::new(Semaphore::new(max_size as usize)),
+            timeout,
             commits: Arc::default(),
         }
     }
 
     /// Runs `query` with a pooled connection on the blocking thread pool, inside the
-    /// caller's tracing span. The connection is checked out on that thread, so waiting for
-    /// one never blocks the async executor.
+    /// caller's tracing span, once a connection is free (waiting at most `--db-timeout`).
     pub async fn run<T, F>(&self, query: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let permit = tokio::time::timeout(self.timeout, Arc::clone(&self.permits).acquire_owned())
+            .await
+            .map_err(|_| {
+                ApiError::Unavailable(anyhow::anyhow!(
+                    "no database connection became free within {:?}",
+                    self.timeout
+                ))
+            })?
+            .map_err(|error| ApiError::Internal(error.into()))?;
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let _entered = span.enter();
             let mut pooled = pool.get()?;
             let result = query(&mut pooled.conn);
