@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
-use crate::auth::{self, CurrentUser};
+use crate::auth::{self, SessionToken};
 use crate::db::sessions::{self, NewSession};
 use crate::db::users;
 use crate::domain::{Password, Username};
@@ -110,11 +110,14 @@ pub async fn create_session(
     ))]
 pub async fn delete_current_session(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
 ) -> Result<HttpResponse, ApiError> {
     state
         .db
-        .run(move |conn| Ok(sessions::delete(conn, &user.token_hash)?))
+        .run(move |conn| {
+            token.user(conn)?;
+            Ok(sessions::delete(conn, &token.hash)?)
+        })
         .await?;
     Ok(HttpResponse::NoContent()
         .cookie(auth::expired_session_cookie(state.secure_cookies))
@@ -133,11 +136,14 @@ pub async fn delete_current_session(
     ))]
 pub async fn delete_all_sessions(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
 ) -> Result<HttpResponse, ApiError> {
     let ended = state
         .db
-        .run(move |conn| Ok(sessions::delete_for_user(conn, user.id)?))
+        .run(move |conn| {
+            let user = token.user(conn)?;
+            Ok(sessions::delete_for_user(conn, user.id)?)
+        })
         .await?;
     tracing::info!(sessions = ended, "signed out everywhere");
     Ok(HttpResponse::NoContent()

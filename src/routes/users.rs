@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{self, CurrentUser};
+use crate::auth::{self, SessionToken};
 use crate::db::users::{self, NewUser};
 use crate::domain::{Checker, Password, Username};
 use crate::error::{ApiError, Problem};
@@ -57,11 +57,14 @@ pub async fn create_user(
     ))]
 pub async fn read_current_user(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
 ) -> Result<web::Json<User>, ApiError> {
     let row = state
         .db
-        .run(move |conn| Ok(users::find(conn, user.id)?))
+        .run(move |conn| {
+            let user = token.user(conn)?;
+            Ok(users::find(conn, user.id)?)
+        })
         .await?;
     Ok(web::Json(User {
         username: row.username,

@@ -665,6 +665,21 @@ async fn bad_message_input_gets_problem_details_and_changes_nothing() {
     assert_eq!(read(&app, &seed["id"]).await, Some(seed));
 }
 
+/// The session is checked inside the write (docs/api-design.md, "The order of checks"):
+/// a stale token is told about its body first, then refused, and nothing is posted.
+#[tokio::test]
+async fn a_stale_session_is_checked_after_the_body_and_posts_nothing() {
+    let app = spawn_app().await;
+    let stale = Some("not-a-real-token");
+    let blank = post_message(&app, stale, "chat/general", "   ").await;
+    assert_problem(blank, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let fixed = post_message(&app, stale, "chat/general", "fixed").await;
+    assert_problem(fixed, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let anonymous = post_message(&app, None, "chat/general", "   ").await;
+    assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(all_messages(&app, "chat/general").await.is_empty());
+}
+
 #[tokio::test]
 async fn writes_without_a_session_are_refused_and_change_nothing() {
     let app = spawn_app().await;

@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::{location, room_from_path};
-use crate::auth::CurrentUser;
+use crate::auth::SessionToken;
 use crate::db::messages::{self, NewMessage};
 use crate::db::notes;
 use crate::db::outbox::Change;
@@ -36,7 +36,7 @@ use crate::startup::AppState;
     ))]
 pub async fn create_message(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
     path: web::Path<(String, String)>,
     Json(body): Json<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -48,6 +48,7 @@ pub async fn create_message(
     let message = state
         .db
         .write(move |conn, outbox| {
+            let user = token.user(conn)?;
             // Holding the note's row until commit keeps a concurrent delete of the note
             // from leaving this comment behind.
             if namespace.is_notes() && !notes::lock_shared(conn, room.as_str())? {

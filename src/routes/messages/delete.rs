@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::id_from_path;
-use crate::auth::CurrentUser;
+use crate::auth::SessionToken;
 use crate::db::outbox::Change;
 use crate::db::{messages, notes};
 use crate::domain::Namespace;
@@ -23,13 +23,14 @@ use crate::startup::AppState;
     ))]
 pub async fn delete_message(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id_from_path(&id)?;
     state
         .db
         .write(move |conn, outbox| {
+            let user = token.user(conn)?;
             let current =
                 messages::lock(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
             let allowed = current.author_id == user.id

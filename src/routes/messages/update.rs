@@ -1,7 +1,7 @@
 use actix_web::web;
 
 use super::id_from_path;
-use crate::auth::CurrentUser;
+use crate::auth::SessionToken;
 use crate::db::messages;
 use crate::db::outbox::Change;
 use crate::domain::{Checker, MessageText};
@@ -29,7 +29,7 @@ use crate::startup::AppState;
     ))]
 pub async fn update_message(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
     id: web::Path<String>,
     Json(body): Json<MessageBody>,
 ) -> Result<web::Json<Message>, ApiError> {
@@ -40,6 +40,7 @@ pub async fn update_message(
     let message = state
         .db
         .write(move |conn, outbox| {
+            let user = token.user(conn)?;
             let current =
                 messages::lock(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
             if current.author_id != user.id {

@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::{location, preconditions::etag};
-use crate::auth::CurrentUser;
+use crate::auth::SessionToken;
 use crate::db::notes::{self, NewNote};
 use crate::db::outbox::Change;
 use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
@@ -29,7 +29,7 @@ use crate::startup::AppState;
     ))]
 pub async fn create_note(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    token: SessionToken,
     Json(body): Json<CreateNote>,
 ) -> Result<HttpResponse, ApiError> {
     let mut checker = Checker::default();
@@ -41,6 +41,7 @@ pub async fn create_note(
     let note = state
         .db
         .write(move |conn, outbox| {
+            let user = token.user(conn)?;
             let row = notes::insert(
                 conn,
                 &NewNote {

@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::key_from_path;
 use super::preconditions::{check_if_match, etag, listed_tags};
-use crate::auth::CurrentUser;
+use crate::auth::SessionToken;
 use crate::db::notes;
 use crate::db::outbox::Change;
 use crate::domain::{Checker, NoteBody, NoteTitle};
@@ -38,7 +38,7 @@ use crate::startup::AppState;
 pub async fn update_note(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: CurrentUser,
+    token: SessionToken,
     key: web::Path<String>,
     Json(body): Json<UpdateNote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -51,6 +51,7 @@ pub async fn update_note(
     let note = state
         .db
         .write(move |conn, outbox| {
+            let user = token.user(conn)?;
             let current =
                 notes::lock(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
             if current.author_id != user.id {
