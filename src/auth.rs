@@ -1,6 +1,7 @@
 //! Passwords (argon2id), session tokens (random, stored only as SHA-256 hashes), and the
 //! extractor that turns a bearer token or the session cookie into the current user.
 
+use std::num::NonZeroUsize;
 use std::sync::LazyLock;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -14,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::PgConnection;
 use futures_util::future::{Ready, ready};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::db::sessions;
 use crate::domain::Password;
@@ -21,9 +23,33 @@ use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "parley_session";
 
-/// Hashes on the blocking pool: argon2id is deliberately slow (tens of milliseconds).
+/// argon2id is deliberately slow (tens of milliseconds of CPU) and holds 19 MiB while it
+/// runs. More hashes at once than there are cores finish no sooner, but each holds its
+/// memory: a burst of logins would otherwise take 19 MiB per request in flight.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+});
+
+/// Runs `work` on the blocking pool, at most one per core at a time.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = HASHING
+        .acquire()
+        .await
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("hashing: {error}")))?;
+    // The permit goes with the work, so a client that gives up does not free its place
+    // while its hash still runs.
+    web::block(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(ApiError::from)
+}
+
 pub async fn hash_password(password: Password) -> Result<String, ApiError> {
-    web::block(move || hash(password.expose().as_bytes()))
+    hashing(move || hash(password.expose().as_bytes()))
         .await?
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("could not hash a password: {error}")))
 }
@@ -41,7 +67,7 @@ fn hash(password: &[u8]) -> anyhow::Result<String> {
 /// Checks `password` against `stored`, or against a dummy hash when the user does not
 /// exist, so that response times do not reveal which usernames are registered.
 pub async fn verify_password(password: Password, stored: Option<String>) -> Result<bool, ApiError> {
-    web::block(move || {
+    hashing(move || {
         let stored = stored.as_deref().unwrap_or(&DUMMY_HASH);
         let matches = PasswordHash::new(stored)
             .map(|hash| {
@@ -53,7 +79,6 @@ pub async fn verify_password(password: Password, stored: Option<String>) -> Resu
         matches && stored != DUMMY_HASH.as_str()
     })
     .await
-    .map_err(ApiError::from)
 }
 
 static DUMMY_HASH: LazyLock<String> =

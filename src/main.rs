@@ -5,14 +5,36 @@ use parley::config::{Cli, Command};
 use parley::startup::{self, Application};
 use tokio::signal::unix::{SignalKind, signal};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+mod malloc;
+
+fn main() -> ExitCode {
+    // Before any other thread exists, so that every allocation follows the same rule.
+    let tuned = malloc::return_large_blocks_to_the_system();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("parley: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(tuned))
+}
+
+async fn run(malloc_tuned: bool) -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         print!("{}", parley::openapi::spec_json());
         return ExitCode::SUCCESS;
     }
     parley::telemetry::init();
+    if !malloc_tuned {
+        tracing::warn!(
+            "could not fix malloc's mmap threshold: each password hash may stay resident"
+        );
+    }
     let result = match cli.command {
         Some(Command::Migrate) => startup::migrate(&cli.config.database).await,
         _ => serve(cli.config).await,

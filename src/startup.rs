@@ -119,6 +119,12 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
                 .default_service(web::to(routes::fallback::not_found))
         })
+        // actix-http gives each connection an 8 KiB write buffer and, by default, fills it
+        // up to 32 KiB before writing. A stream that replays a backlog would then grow its
+        // buffer, and keep the larger one for as long as it stays open (hours, for an idle
+        // stream). Writing at 4 KiB keeps frames of up to 4 KiB in the first buffer; a body
+        // that arrives in one large piece is written as before.
+        .h1_write_buffer_size(4 * 1024)
         .listen(listener)?
         // main decides when to stop (see `handle`), so that streams can be closed first.
         .disable_signals()

@@ -21,6 +21,8 @@ use crate::rate_limit::StreamSlot;
 /// Events read from the log per query while replaying.
 const REPLAY_BATCH: i64 = 500;
 /// Frames waiting for the socket; small, so a slow client slows its own replay only.
+/// They travel boxed: a tokio channel allocates its slots 32 at a time as soon as it is
+/// created, and 32 unboxed frames would be 3 KiB for every open stream, idle or not.
 const OUTGOING_CAPACITY: usize = 32;
 /// The base `retry:` hint; each stream adds up to a second of jitter so that clients
 /// dropped together do not all come back in the same millisecond.
@@ -47,7 +49,7 @@ pub fn open(
             "the server is shutting down"
         )));
     }
-    let (outgoing, frames) = mpsc::channel(OUTGOING_CAPACITY);
+    let (outgoing, mut frames) = mpsc::channel::<Box<sse::Event>>(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
         let _open = OpenStream::new();
         let _slot = request.address_slot;
@@ -64,7 +66,10 @@ pub fn open(
             }
         }
     });
-    Ok(Sse::from_infallible_receiver(frames)
+    let frames = futures_util::stream::poll_fn(move |cx| {
+        frames.poll_recv(cx).map(|frame| frame.map(|frame| *frame))
+    });
+    Ok(Sse::from_infallible_stream(frames)
         .with_keep_alive(keep_alive)
         .with_retry_duration(retry_with_jitter()))
 }
@@ -94,7 +99,7 @@ struct Stream {
     hub: Arc<Hub>,
     db: Db,
     types: Option<HashSet<EventType>>,
-    outgoing: mpsc::Sender<sse::Event>,
+    outgoing: mpsc::Sender<Box<sse::Event>>,
 }
 
 impl Stream {
@@ -231,6 +236,9 @@ impl Stream {
     }
 
     async fn send(&self, frame: sse::Event) -> Result<(), End> {
-        self.outgoing.send(frame).await.map_err(|_| End::ClientGone)
+        self.outgoing
+            .send(Box::new(frame))
+            .await
+            .map_err(|_| End::ClientGone)
     }
 }
