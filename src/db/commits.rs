@@ -1,5 +1,6 @@
-//! Wake-ups after a write commits. The event log is the truth; these only make readers
-//! look at it sooner.
+//! The event reader's wake-ups: after a write in this process commits, and (through
+//! `events::reader`'s LISTEN connection) after one in another process does. The event log
+//! is the truth; these only make the reader look at it sooner.
 //!
 //! A `NOTIFY` inside each write transaction would do the same job, but PostgreSQL holds a
 //! database-wide lock from a notifying transaction's pre-commit until its WAL flush is
@@ -13,7 +14,7 @@ use tokio::sync::Notify;
 
 #[derive(Debug, Default)]
 pub struct Commits {
-    local: Notify,
+    reader: Notify,
     peers: Notify,
 }
 
@@ -21,17 +22,23 @@ impl Commits {
     /// Called after a transaction that appended events has committed. A `Notify` keeps
     /// one permit, so commits that land while nobody waits coalesce into one wake-up.
     pub fn committed(&self) {
-        self.local.notify_one();
+        self.reader.notify_one();
         self.peers.notify_one();
     }
 
-    /// Resolves after the next commit (or at once if one happened since the last call).
-    pub async fn local(&self) {
-        self.local.notified().await;
+    /// Wakes the reader alone: another process committed, or the LISTEN connection was
+    /// re-established and may have missed notifications.
+    pub fn wake_reader(&self) {
+        self.reader.notify_one();
     }
 
-    /// The same, for the task that tells the other processes.
-    pub async fn for_peers(&self) {
+    /// Resolves at the next wake-up (or at once if one happened since the last call).
+    pub async fn reader_woken(&self) {
+        self.reader.notified().await;
+    }
+
+    /// Resolves after the next commit, for the task that tells the other processes.
+    pub async fn peers_to_notify(&self) {
         self.peers.notified().await;
     }
 }

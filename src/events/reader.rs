@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 
@@ -36,14 +35,9 @@ pub struct Reader {
 
 impl Reader {
     pub fn start(db: Db, hub: Arc<Hub>, database_url: String, retention: Duration) -> Self {
-        let wake = Arc::new(Notify::new());
         let commits = db.commits();
-        let listener = tokio::spawn(listen(
-            database_url,
-            Arc::clone(&wake),
-            Arc::clone(&commits),
-        ));
-        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), wake, commits));
+        let listener = tokio::spawn(listen(database_url, Arc::clone(&commits)));
+        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), commits));
         let pruner = tokio::spawn(prune(db, retention));
         Self {
             tasks: vec![listener, reader, pruner],
@@ -57,11 +51,10 @@ impl Reader {
     }
 }
 
-async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>, commits: Arc<Commits>) {
+async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
     loop {
         tokio::select! {
-            () = commits.local() => {}
-            () = wake.notified() => {}
+            () = commits.reader_woken() => {}
             () = tokio::time::sleep(POLL) => {}
         }
         if hub.is_closed() {
@@ -93,14 +86,14 @@ async fn follow(db: Db, hub: Arc<Hub>, wake: Arc<Notify>, commits: Arc<Commits>)
 /// Keeps a `LISTEN` connection open, turning each other process's notification into a
 /// wake-up, and sends one `NOTIFY` for each burst of this process's commits. After a
 /// reconnect it wakes the reader too, since notifications sent meanwhile are lost.
-async fn listen(database_url: String, wake: Arc<Notify>, commits: Arc<Commits>) {
+async fn listen(database_url: String, commits: Arc<Commits>) {
     loop {
         match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
             Ok((client, mut connection)) => {
                 let (lost_tx, mut lost_rx) = tokio::sync::oneshot::channel::<()>();
                 // Our own notifications come back to us; they carry this backend's pid.
                 let own_pid = Arc::new(AtomicI32::new(0));
-                let notify = Arc::clone(&wake);
+                let notify = Arc::clone(&commits);
                 let own = Arc::clone(&own_pid);
                 let pump = tokio::spawn(async move {
                     let mut messages =
@@ -110,7 +103,7 @@ async fn listen(database_url: String, wake: Arc<Notify>, commits: Arc<Commits>) 
                             Ok(AsyncMessage::Notification(note))
                                 if note.process_id() != own.load(Ordering::Relaxed) =>
                             {
-                                notify.notify_one()
+                                notify.wake_reader()
                             }
                             Ok(_) => {}
                             Err(error) => {
@@ -124,11 +117,11 @@ async fn listen(database_url: String, wake: Arc<Notify>, commits: Arc<Commits>) 
                 match subscribe(&client).await {
                     Ok(pid) => {
                         own_pid.store(pid, Ordering::Relaxed);
-                        wake.notify_one();
+                        commits.wake_reader();
                         loop {
                             tokio::select! {
                                 _ = &mut lost_rx => break,
-                                () = commits.for_peers() => {
+                                () = commits.peers_to_notify() => {
                                     let sent = client
                                         .batch_execute(&format!("NOTIFY {}", events::CHANNEL))
                                         .await;
@@ -149,7 +142,7 @@ async fn listen(database_url: String, wake: Arc<Notify>, commits: Arc<Commits>) 
                 tracing::warn!(error = %error, "could not open the event notification connection")
             }
         }
-        wake.notify_one();
+        commits.wake_reader();
         tokio::time::sleep(RECONNECT_DELAY).await;
     }
 }
