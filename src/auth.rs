@@ -159,10 +159,13 @@ pub struct CurrentUser {
 impl SessionToken {
     /// The user of this session, or 401 if the session does not exist or has expired.
     pub fn user(&self, conn: &mut PgConnection) -> Result<CurrentUser, ApiError> {
-        let (id, username) = sessions::find_user(conn, &self.hash)?.ok_or(
-            ApiError::Unauthorized("the session is invalid or has expired"),
-        )?;
+        let (id, username) = sessions::find_user(conn, &self.hash)?.ok_or_else(Self::invalid)?;
         Ok(CurrentUser { id, username })
+    }
+
+    /// The 401 for a token that names no live session.
+    pub fn invalid() -> ApiError {
+        ApiError::Unauthorized("the session is invalid or has expired")
     }
 }
 

@@ -1,7 +1,10 @@
 //! Messages over HTTP: chat lines and comments on notes, who may post, edit and delete
 //! them, how lists page, and what bad input gets.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -213,6 +216,83 @@ async fn comments_need_an_existing_note() {
     assert_eq!(comment["room"], "no-such-note");
     assert_eq!(comment["message"], "first!");
     assert_eq!(all_messages(&app, "notes/no-such-note").await, [comment]);
+}
+
+/// Whether some backend of the test database is waiting for a row lock.
+fn someone_waits_for_a_lock(database_url: &str) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    let mut conn = PgConnection::establish(database_url).expect("connect");
+    diesel::sql_query(
+        "SELECT count(*) AS waiting FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Waiting>(&mut conn)
+    .expect("pg_stat_activity")
+    .waiting
+        > 0
+}
+
+/// A comment posted while its note is being deleted waits for the deletion, then finds no
+/// note: it is refused rather than left behind on a note that no longer exists.
+#[tokio::test]
+async fn a_comment_racing_its_notes_deletion_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    app.create_note(&alice, "going", "Going", "").await;
+
+    // A deletion in progress, holding the note's row as `DELETE /api/notes/{key}` does.
+    let (locked, has_locked) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let database_url = app.database_url.clone();
+    let deletion = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&database_url).expect("connect");
+        conn.transaction(|conn| {
+            diesel::sql_query("SELECT key FROM notes WHERE key = 'going' FOR UPDATE")
+                .execute(conn)?;
+            let _ = locked.send(());
+            released.recv().expect("release");
+            diesel::sql_query("DELETE FROM messages WHERE namespace = 'notes' AND room = 'going'")
+                .execute(conn)?;
+            diesel::sql_query("DELETE FROM notes WHERE key = 'going'").execute(conn)
+        })
+    });
+    has_locked.await.expect("the note is locked");
+
+    let post = post_message(&app, Some(&bob), "notes/going", "too late?");
+    tokio::pin!(post);
+    // Until the post either waits for the note's lock or (were there none) is answered.
+    let answered = loop {
+        tokio::select! {
+            response = &mut post => break Some(response),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                let database_url = app.database_url.clone();
+                let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
+                    .await
+                    .expect("lock check");
+                if waits {
+                    break None;
+                }
+            }
+        }
+    };
+    release.send(()).expect("release the deletion");
+    assert_eq!(deletion.await.expect("deletion").expect("delete"), 1);
+    let response = match answered {
+        Some(response) => response,
+        None => post.await,
+    };
+    assert_problem(response, StatusCode::NOT_FOUND, "not-found").await;
+    assert_problem(
+        app.get("/api/rooms/notes/going/messages").await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -146,6 +146,72 @@ async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
     assert_eq!(first.json()["message"], "hello");
 }
 
+/// `message.created` is built by the database inside the statement that posts the message
+/// (`db::messages::post`), not serialized by the server: it must still be the API's own JSON
+/// for the message, byte for byte, whatever the text holds.
+#[tokio::test]
+async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut room, _) = SseClient::connect_ready(&app, "/api/rooms/chat/bytes/events", None).await;
+    let texts = [
+        "plain",
+        "\"quoted\", back\\slash, new\nline, tab\t, bell\u{7}, escape\u{1b}",
+        "é ü ß, 漢字, 😀, </script><b>, \u{2028} \u{7f}",
+    ];
+    for text in texts {
+        let response = app
+            .send_json(
+                Method::POST,
+                "/api/rooms/chat/bytes/messages",
+                Some(&token),
+                &json!({ "message": text }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = response.text().await.expect("body");
+        let event = room.expect_event().await;
+        assert_eq!(event.event, "message.created");
+        assert_eq!(event.data, body, "for {text:?}");
+        assert_eq!(event.json()["message"], text);
+    }
+}
+
+diesel::define_sql_function! {
+    /// The migrations' timestamp printer for event payloads built in SQL.
+    fn parley_json_timestamp(t: diesel::sql_types::Timestamptz) -> diesel::sql_types::Text;
+}
+
+/// Whatever the fraction of a second, the database prints a timestamp as the API does
+/// (chrono's shortest of 0, 3 or 6 digits); a random `now()` rarely hits the first two.
+#[tokio::test]
+async fn the_database_prints_timestamps_as_the_api_does() {
+    let app = spawn_app().await;
+    let database_url = app.database_url.clone();
+    let mismatches = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&database_url).expect("connect");
+        let mut mismatches = Vec::new();
+        for micros in [
+            0, 1, 10, 999, 1_000, 10_000, 120_000, 123_456, 500_500, 999_999,
+        ] {
+            for seconds in [0, 1_795_000_000, 1_795_043_999] {
+                let time = chrono::DateTime::from_timestamp(seconds, micros * 1_000).expect("time");
+                let api = serde_json::to_value(time).expect("serialize");
+                let database: String = diesel::select(parley_json_timestamp(time))
+                    .get_result(&mut conn)
+                    .expect("print in SQL");
+                if api != Value::String(database.clone()) {
+                    mismatches.push((api, database));
+                }
+            }
+        }
+        mismatches
+    })
+    .await
+    .expect("print task");
+    assert!(mismatches.is_empty(), "API vs database: {mismatches:?}");
+}
+
 #[tokio::test]
 async fn resuming_replays_exactly_the_missed_events_then_goes_live() {
     let app = spawn_app().await;

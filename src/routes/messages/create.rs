@@ -3,9 +3,7 @@ use actix_web::{HttpResponse, web};
 
 use super::{location, room_from_path};
 use crate::auth::SessionToken;
-use crate::db::messages::{self, NewMessage};
-use crate::db::notes;
-use crate::db::outbox::Change;
+use crate::db::messages::{self, Post, Posted};
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -44,28 +42,24 @@ pub async fn create_message(
     let (namespace, room) = room_from_path(namespace, room)?;
     let mut checker = Checker::default();
     let text = checker.check(MessageText::parse("message", body.message));
-    let text = checker.finish(text)?;
+    let text = checker.finish(text)?.into_string();
     let message = state
         .db
-        .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            // Holding the note's row until commit keeps a concurrent delete of the note
-            // from leaving this comment behind.
-            if namespace.is_notes() && !notes::lock_shared(conn, room.as_str())? {
-                return Err(ApiError::not_found("the note"));
-            }
-            let row = messages::insert(
+        .write_statement(move |conn| {
+            let posted = messages::post(
                 conn,
-                &NewMessage {
+                &Post {
+                    token_hash: &token.hash,
                     namespace: namespace.as_str(),
                     room: room.as_str(),
-                    author_id: user.id,
-                    message: &text.into_string(),
+                    message: &text,
                 },
             )?;
-            let message = row.into_message(user.username);
-            outbox.record(Change::MessageCreated(message.clone()));
-            Ok(message)
+            match posted {
+                Posted::Message(message) => Ok((message, 1)),
+                Posted::NoSession => Err(SessionToken::invalid()),
+                Posted::NoNote => Err(ApiError::not_found("the note")),
+            }
         })
         .await?;
     Ok(HttpResponse::Created()
