@@ -85,13 +85,18 @@ pub enum Posted {
 /// inside the statement; it must equal the API's JSON for [`Message`], which the tests
 /// check (`parley_json_timestamp` prints timestamps as chrono does).
 pub fn post(conn: &mut PgConnection, post: &Post<'_>) -> QueryResult<Posted> {
-    let (author, room_exists, id, created_at, updated_at) = PostQuery(post).get_result::<(
+    type Row = (
         Option<String>,
         bool,
         Option<i64>,
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
-    )>(conn)?;
+    );
+    let (author, room_exists, id, created_at, updated_at) = if post.namespace == Namespace::NOTES {
+        PostQuery::<true>(post).get_result::<Row>(conn)?
+    } else {
+        PostQuery::<false>(post).get_result::<Row>(conn)?
+    };
     Ok(match (author, room_exists, id, created_at, updated_at) {
         (None, _, _, _, _) => Posted::NoSession,
         (Some(_), false, _, _, _) => Posted::NoNote,
@@ -114,16 +119,19 @@ pub fn post(conn: &mut PgConnection, post: &Post<'_>) -> QueryResult<Posted> {
     })
 }
 
-/// The statement of [`post`]. A query type of its own, with a static query id, so that
-/// diesel keeps it prepared on each connection (it never caches `sql_query`).
-struct PostQuery<'q, 'a>(&'q Post<'a>);
+/// The statement of [`post`]: a query type of its own, with a static query id, so that
+/// diesel keeps it prepared on each connection (it never caches `sql_query`). A comment on
+/// a note (`COMMENT`) and a chat line are two statements rather than one with a `CASE` on
+/// the namespace: PostgreSQL would then find a plan specialised to each call's namespace
+/// cheaper than the prepared generic one and plan every call again (0.3–0.7 ms each).
+struct PostQuery<'q, 'a, const COMMENT: bool>(&'q Post<'a>);
 
-impl QueryId for PostQuery<'_, '_> {
-    type QueryId = PostQuery<'static, 'static>;
+impl<const COMMENT: bool> QueryId for PostQuery<'_, '_, COMMENT> {
+    type QueryId = PostQuery<'static, 'static, COMMENT>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for PostQuery<'_, '_> {
+impl<const COMMENT: bool> Query for PostQuery<'_, '_, COMMENT> {
     type SqlType = (
         Nullable<Text>,
         Bool,
@@ -133,9 +141,9 @@ impl Query for PostQuery<'_, '_> {
     );
 }
 
-impl RunQueryDsl<PgConnection> for PostQuery<'_, '_> {}
+impl<const COMMENT: bool> RunQueryDsl<PgConnection> for PostQuery<'_, '_, COMMENT> {}
 
-impl QueryFragment<Pg> for PostQuery<'_, '_> {
+impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, '_, COMMENT> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let post = self.0;
         out.push_sql(
@@ -145,17 +153,17 @@ impl QueryFragment<Pg> for PostQuery<'_, '_> {
                 WHERE sessions.expires_at > now() AND sessions.token_hash = ",
         );
         out.push_bind_param::<Binary, _>(post.token_hash)?;
-        // A comment's note is locked until commit, so that a concurrent delete of the
-        // note cannot leave the comment behind.
-        out.push_sql("), room AS (SELECT CASE WHEN ");
-        out.push_bind_param::<Text, _>(post.namespace)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Text, _>(Namespace::NOTES)?;
-        out.push_sql(" THEN EXISTS (SELECT 1 FROM notes WHERE key = ");
-        out.push_bind_param::<Text, _>(post.room)?;
+        if COMMENT {
+            // The note is locked until commit, so that a concurrent delete of the note
+            // cannot leave the comment behind.
+            out.push_sql("), room AS (SELECT EXISTS (SELECT 1 FROM notes WHERE key = ");
+            out.push_bind_param::<Text, _>(post.room)?;
+            out.push_sql(" FOR KEY SHARE) AS allowed");
+        } else {
+            out.push_sql("), room AS (SELECT TRUE AS allowed");
+        }
         out.push_sql(
-            " FOR KEY SHARE) ELSE TRUE END AS allowed), \
-            message AS (\
+            "), message AS (\
                 INSERT INTO messages (namespace, room, author_id, message) SELECT ",
         );
         out.push_bind_param::<Text, _>(post.namespace)?;

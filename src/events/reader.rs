@@ -4,7 +4,7 @@
 //! A write in this process wakes it directly after committing (`db::commits`). Writes in
 //! other processes on the same database reach it through a dedicated `LISTEN` connection
 //! (tokio-postgres, push-based): each process sends one `NOTIFY` on that same connection
-//! per burst of its own commits, and ignores its own. A short poll covers a wake-up lost
+//! per burst of its own commits, when another process listens, and ignores its own. A short poll covers a wake-up lost
 //! while that connection was down, and transactions that held back `xmin` (see
 //! docs/event-log.md). Correctness never depends on a wake-up: the reader always re-reads
 //! the log from the last position it dispatched.
@@ -27,6 +27,11 @@ const POLL: Duration = Duration::from_millis(250);
 /// Events read per query; the reader loops until it has caught up.
 const BATCH: i64 = 500;
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
+/// How often the LISTEN connection looks for other server processes on the database.
+const PEER_CHECK: Duration = Duration::from_secs(1);
+/// The `application_name` of every process's LISTEN connection, by which each finds the
+/// others.
+pub const LISTENER_NAME: &str = "parley-events";
 
 /// The reader's tasks; dropping this does not stop them, `stop` does.
 pub struct Reader {
@@ -118,10 +123,24 @@ async fn listen(database_url: String, commits: Arc<Commits>) {
                     Ok(pid) => {
                         own_pid.store(pid, Ordering::Relaxed);
                         commits.wake_reader();
+                        // A `NOTIFY` is a transaction of its own, and under load this
+                        // process would send one for every second or third message: worth
+                        // it only when another process listens. One that starts meanwhile
+                        // polls until the next check finds it.
+                        let mut peers = true;
+                        let mut check = tokio::time::interval(PEER_CHECK);
+                        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                         loop {
                             tokio::select! {
                                 _ = &mut lost_rx => break,
-                                () = commits.peers_to_notify() => {
+                                _ = check.tick() => match other_listeners(&client).await {
+                                    Ok(found) => peers = found,
+                                    Err(error) => {
+                                        tracing::warn!(error = %error, "could not look for other processes");
+                                        break;
+                                    }
+                                },
+                                () = commits.peers_to_notify(), if peers => {
                                     let sent = client
                                         .batch_execute(&format!("NOTIFY {}", events::CHANNEL))
                                         .await;
@@ -147,16 +166,34 @@ async fn listen(database_url: String, commits: Arc<Commits>) {
     }
 }
 
-/// Starts listening and returns this connection's backend pid.
+/// Starts listening under [`LISTENER_NAME`] and returns this connection's backend pid.
 async fn subscribe(client: &tokio_postgres::Client) -> Result<i32, tokio_postgres::Error> {
     let pid = client
         .query_one("SELECT pg_backend_pid()", &[])
         .await?
         .try_get(0)?;
     client
-        .batch_execute(&format!("LISTEN {}", events::CHANNEL))
+        .batch_execute(&format!(
+            "SET application_name = '{LISTENER_NAME}'; LISTEN {}",
+            events::CHANNEL
+        ))
         .await?;
     Ok(pid)
+}
+
+/// Whether a LISTEN connection of another server process is open on this database.
+pub async fn other_listeners(
+    client: &tokio_postgres::Client,
+) -> Result<bool, tokio_postgres::Error> {
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1 \
+             AND pid <> pg_backend_pid())",
+            &[&LISTENER_NAME],
+        )
+        .await?
+        .try_get(0)
 }
 
 /// Deletes events older than the retention period, a few times per period.

@@ -10,10 +10,11 @@ use parley::db::Db;
 use parley::db::messages::{self, NewMessage};
 use parley::db::outbox::Change;
 use parley::db::users;
+use parley::events::reader::{LISTENER_NAME, other_listeners};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_on};
 use crate::sse::{SseClient, SseEvent};
 
 async fn post(app: &TestApp, token: &str, namespace: &str, room: &str, text: &str) -> Value {
@@ -584,6 +585,33 @@ async fn two_instances_on_one_database_deliver_each_others_writes() {
             message_texts(&stream.take(2).await),
             ["via first", "via second"]
         );
+    }
+}
+
+/// A process sends `NOTIFY` for its commits only while another process listens on the same
+/// database (other tests' servers share the cluster, on databases of their own).
+#[tokio::test]
+async fn a_process_sees_exactly_the_other_processes_listening_on_its_database() {
+    let (database_url, _) = tokio::task::spawn_blocking(fresh_database)
+        .await
+        .expect("a fresh database");
+    let (client, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("SET application_name = '{LISTENER_NAME}'"))
+        .await
+        .expect("name the connection");
+    assert!(
+        !other_listeners(&client).await.expect("look for peers"),
+        "alone on its database"
+    );
+
+    let _app = spawn_app_on(&database_url, |_| {}).await;
+    // The server's LISTEN connection comes up in the background: wait for it.
+    while !other_listeners(&client).await.expect("look for peers") {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
