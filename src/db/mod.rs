@@ -67,7 +67,8 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = tokio::time::timeout(self.timeout, Arc::clone(&self.permits).acquire_owned())
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let permit = tokio::time::timeout_at(deadline, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(|_| {
                 ApiError::Unavailable(anyhow::anyhow!(
@@ -81,7 +82,11 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _entered = span.enter();
-            let mut pooled = pool.get()?;
+            // Only what is left of `--db-timeout` after the wait for a permit: the two
+            // waits together stay within it. A connection that is idle is handed out
+            // even with no time left; one that must be made first needs some.
+            let mut pooled =
+                pool.get_timeout(deadline.saturating_duration_since(tokio::time::Instant::now()))?;
             let result = query(&mut pooled.conn);
             pooled.observe(&result);
             result
