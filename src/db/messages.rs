@@ -5,6 +5,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text, Timestamptz};
 
 use super::schema::{messages, users};
+use super::sessions;
 use crate::domain::Namespace;
 use crate::events::EventType;
 use crate::models::Message;
@@ -146,12 +147,8 @@ impl<const COMMENT: bool> RunQueryDsl<PgConnection> for PostQuery<'_, '_, COMMEN
 impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, '_, COMMENT> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let post = self.0;
-        out.push_sql(
-            "WITH author AS (\
-                SELECT users.id, users.username FROM sessions \
-                JOIN users ON users.id = sessions.user_id \
-                WHERE sessions.expires_at > now() AND sessions.token_hash = ",
-        );
+        out.push_sql("WITH author AS (");
+        out.push_sql(sessions::USER_OF_TOKEN_SQL);
         out.push_bind_param::<Binary, _>(post.token_hash)?;
         if COMMENT {
             // The note is locked until commit, so that a concurrent delete of the note

@@ -1,7 +1,13 @@
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamptz};
 
 use super::schema::{notes, users};
+use super::sessions;
+use crate::domain::Namespace;
+use crate::events::EventType;
 use crate::models::{Note, NoteSummary};
 
 #[derive(Debug, Queryable, Selectable)]
@@ -31,15 +37,6 @@ impl NoteRow {
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = notes)]
-pub struct NewNote<'a> {
-    pub key: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
-    pub author_id: i64,
-}
-
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = notes)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
@@ -49,11 +46,99 @@ struct SummaryRow {
     updated_at: DateTime<Utc>,
 }
 
-pub fn insert(conn: &mut PgConnection, note: &NewNote<'_>) -> QueryResult<NoteRow> {
-    diesel::insert_into(notes::table)
-        .values(note)
-        .returning(NoteRow::as_returning())
-        .get_result(conn)
+/// A note to create as the user of a session (see [`create`]).
+pub struct Create<'a> {
+    pub token_hash: &'a [u8],
+    pub key: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+}
+
+/// Creates a note and appends its `note.created` event in one statement: the session
+/// lookup, the insert, the event and the commit in a single round trip, as
+/// [`super::messages::post`] does for messages (see there, and docs/event-log.md). Returns
+/// `None`, having written nothing, when no live session has the token. A taken key fails
+/// the whole statement with the `notes_pkey` violation, as a plain insert would.
+pub fn create(conn: &mut PgConnection, create: &Create<'_>) -> QueryResult<Option<Note>> {
+    let (author, created_at, updated_at, version) = CreateQuery(create).get_result::<(
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+    )>(conn)?;
+    match (author, created_at, updated_at, version) {
+        (None, ..) => Ok(None),
+        (Some(author), Some(created_at), Some(updated_at), Some(version)) => Ok(Some(Note {
+            key: create.key.to_owned(),
+            title: create.title.to_owned(),
+            body: create.body.to_owned(),
+            author,
+            created_at,
+            updated_at,
+            version,
+        })),
+        (Some(_), ..) => Err(diesel::result::Error::DeserializationError(
+            "creating a note returned no row".into(),
+        )),
+    }
+}
+
+/// The statement of [`create`], a query type of its own so that diesel keeps it prepared.
+struct CreateQuery<'q, 'a>(&'q Create<'a>);
+
+impl QueryId for CreateQuery<'_, '_> {
+    type QueryId = CreateQuery<'static, 'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for CreateQuery<'_, '_> {
+    type SqlType = (
+        Nullable<Text>,
+        Nullable<Timestamptz>,
+        Nullable<Timestamptz>,
+        Nullable<BigInt>,
+    );
+}
+
+impl RunQueryDsl<PgConnection> for CreateQuery<'_, '_> {}
+
+impl QueryFragment<Pg> for CreateQuery<'_, '_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let create = self.0;
+        out.push_sql("WITH author AS (");
+        out.push_sql(sessions::USER_OF_TOKEN_SQL);
+        out.push_bind_param::<Binary, _>(create.token_hash)?;
+        out.push_sql("), note AS (INSERT INTO notes (key, title, body, author_id) SELECT ");
+        out.push_bind_param::<Text, _>(create.key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(create.title)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(create.body)?;
+        out.push_sql(
+            ", author.id FROM author \
+                RETURNING key, title, body, created_at, updated_at, version), \
+            event AS (\
+                INSERT INTO events (namespace, room, event_type, data) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(Namespace::NOTES)?;
+        out.push_sql(", note.key, ");
+        out.push_bind_param::<Text, _>(EventType::NoteCreated.as_str())?;
+        // The fields of `Note`, in its order, as serde_json writes them.
+        out.push_sql(
+            ", '{\"key\":' || to_json(note.key) \
+                    || ',\"title\":' || to_json(note.title) \
+                    || ',\"body\":' || to_json(note.body) \
+                    || ',\"author\":' || to_json(author.username) \
+                    || ',\"created_at\":\"' || parley_json_timestamp(note.created_at) \
+                    || '\",\"updated_at\":\"' || parley_json_timestamp(note.updated_at) \
+                    || '\",\"version\":' || note.version \
+                    || '}' \
+                FROM note, author) \
+            SELECT author.username, note.created_at, note.updated_at, note.version \
+            FROM (SELECT) AS always LEFT JOIN author ON TRUE LEFT JOIN note ON TRUE",
+        );
+        Ok(())
+    }
 }
 
 pub fn find(conn: &mut PgConnection, key: &str) -> QueryResult<Option<Note>> {

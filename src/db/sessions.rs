@@ -18,6 +18,13 @@ pub fn insert(conn: &mut PgConnection, session: &NewSession<'_>) -> QueryResult<
         .map(drop)
 }
 
+/// The start of a query for the user (`id`, `username`) of a live session, for the
+/// single-statement writes (`messages::post`, `notes::create`) to use as a CTE; the token's
+/// hash is bound right after it. The same condition as [`find_user`].
+pub(super) const USER_OF_TOKEN_SQL: &str = "SELECT users.id, users.username FROM sessions \
+    JOIN users ON users.id = sessions.user_id \
+    WHERE sessions.expires_at > now() AND sessions.token_hash = ";
+
 /// The user (id, username) a live session belongs to.
 pub fn find_user(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<(i64, String)>> {
     sessions::table

@@ -147,6 +147,13 @@ async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
     assert_eq!(first.json()["message"], "hello");
 }
 
+/// Texts full of what JSON must escape, or might.
+const AWKWARD_TEXTS: [&str; 3] = [
+    "plain",
+    "\"quoted\", back\\slash, new\nline, tab\t, bell\u{7}, escape\u{1b}",
+    "é ü ß, 漢字, 😀, </script><b>, \u{2028} \u{7f}",
+];
+
 /// `message.created` is built by the database inside the statement that posts the message
 /// (`db::messages::post`), not serialized by the server: it must still be the API's own JSON
 /// for the message, byte for byte, whatever the text holds.
@@ -155,12 +162,7 @@ async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
     let app = spawn_app().await;
     let token = app.signed_in("alice").await;
     let (mut room, _) = SseClient::connect_ready(&app, "/api/rooms/chat/bytes/events", None).await;
-    let texts = [
-        "plain",
-        "\"quoted\", back\\slash, new\nline, tab\t, bell\u{7}, escape\u{1b}",
-        "é ü ß, 漢字, 😀, </script><b>, \u{2028} \u{7f}",
-    ];
-    for text in texts {
+    for text in AWKWARD_TEXTS {
         let response = app
             .send_json(
                 Method::POST,
@@ -175,6 +177,30 @@ async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
         assert_eq!(event.event, "message.created");
         assert_eq!(event.data, body, "for {text:?}");
         assert_eq!(event.json()["message"], text);
+    }
+}
+
+/// `note.created` too is built by the database (`db::notes::create`).
+#[tokio::test]
+async fn a_created_notes_event_is_exactly_the_json_the_post_returned() {
+    let app = spawn_app().await;
+    let token = app.signed_in("alice").await;
+    let (mut notes, _) = SseClient::connect_ready(&app, "/api/rooms/notes/events", None).await;
+    for (i, text) in AWKWARD_TEXTS.into_iter().enumerate() {
+        let response = app
+            .send_json(
+                Method::POST,
+                "/api/notes",
+                Some(&token),
+                &json!({ "key": format!("awkward-{i}"), "title": text, "body": text }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = response.text().await.expect("body");
+        let event = notes.expect_event().await;
+        assert_eq!(event.event, "note.created");
+        assert_eq!(event.data, body, "for {text:?}");
+        assert_eq!(event.json()["body"], text);
     }
 }
 

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn register_then_log_in_with_a_bearer_token() {
@@ -205,6 +205,30 @@ async fn logging_out_revokes_the_token() {
     assert_eq!(me.status(), StatusCode::OK);
 }
 
+/// A token with no live session may not write: creating a note and posting a message
+/// (each a single statement that checks the session itself) get 401 and store nothing.
+async fn assert_writes_refused(app: &TestApp, token: &str) {
+    let note = app.create_note(token, "refused", "Refused", "").await;
+    assert_problem(note, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let message = app
+        .send_json(
+            Method::POST,
+            "/api/rooms/chat/refused/messages",
+            Some(token),
+            &json!({"message": "refused"}),
+        )
+        .await;
+    assert_problem(message, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(!app.all_note_keys().await.contains(&"refused".to_owned()));
+    let messages: Value = app
+        .get("/api/rooms/chat/refused/messages")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(messages["items"], json!([]));
+}
+
 #[tokio::test]
 async fn expired_sessions_are_refused() {
     // A zero lifetime makes every session expire the moment it is created.
@@ -218,6 +242,7 @@ async fn expired_sessions_are_refused() {
         .await
         .expect("me");
     assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_writes_refused(&app, token).await;
 }
 
 #[tokio::test]
@@ -268,6 +293,7 @@ async fn logging_out_everywhere_revokes_every_session() {
             .await
             .expect("me");
         assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        assert_writes_refused(&app, token).await;
     }
     let me = app
         .request(Method::GET, "/api/users/me", Some(&other_user))

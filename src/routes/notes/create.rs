@@ -3,8 +3,7 @@ use actix_web::{HttpResponse, web};
 
 use super::{location, preconditions::etag};
 use crate::auth::SessionToken;
-use crate::db::notes::{self, NewNote};
-use crate::db::outbox::Change;
+use crate::db::notes::{self, Create};
 use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -38,22 +37,22 @@ pub async fn create_note(
     let text = checker.check(NoteBody::parse("body", body.body));
     let ((key, title), text) = checker.finish(key.zip(title).zip(text))?;
     let url = location(&key);
+    let (title, text) = (title.into_string(), text.into_string());
     let note = state
         .db
-        .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            let row = notes::insert(
+        .write_statement(move |conn| {
+            let created = notes::create(
                 conn,
-                &NewNote {
+                &Create {
+                    token_hash: &token.hash,
                     key: key.as_str(),
-                    title: &title.into_string(),
-                    body: &text.into_string(),
-                    author_id: user.id,
+                    title: &title,
+                    body: &text,
                 },
             )?;
-            let note = row.into_note(user.username);
-            outbox.record(Change::NoteCreated(note.clone()));
-            Ok(note)
+            created
+                .map(|note| (note, 1))
+                .ok_or_else(SessionToken::invalid)
         })
         .await?;
     Ok(HttpResponse::Created()
