@@ -95,9 +95,10 @@ impl Db {
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?
     }
 
-    /// Runs `change` in one transaction. Every change to notes (and later messages) is made
-    /// here: what `change` records in the [`Outbox`] is appended to the event log inside
-    /// the same transaction, so an event exists if and only if its change committed.
+    /// Runs `change` in one transaction. Every change but the single-statement ones (see
+    /// [`Db::write_statement`]) is made here: what `change` records in the [`Outbox`] is
+    /// appended to the event log inside the same transaction, so an event exists if and
+    /// only if its change committed.
     pub async fn write<T, F>(&self, change: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection, &mut Outbox) -> Result<T, ApiError> + Send + 'static,
@@ -141,7 +142,8 @@ impl Db {
         }
     }
 
-    /// The signal [`Db::write`] raises after each commit that appended events.
+    /// The signal [`Db::write`] and [`Db::write_statement`] raise after each commit that
+    /// appended events.
     pub fn commits(&self) -> Arc<Commits> {
         Arc::clone(&self.commits)
     }

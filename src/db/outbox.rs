@@ -12,7 +12,6 @@ use crate::models::{DeletedMessage, DeletedNote, Message, Note};
 /// One change that subscribers will hear about.
 #[derive(Debug, Clone)]
 pub enum Change {
-    NoteCreated(Note),
     NoteUpdated(Note),
     NoteDeleted(DeletedNote),
     MessageCreated(Message),
@@ -39,7 +38,6 @@ impl Change {
         }
         let notes = Namespace::NOTES;
         match &self {
-            Self::NoteCreated(note) => event(EventType::NoteCreated, notes, &note.key, note),
             Self::NoteUpdated(note) => event(EventType::NoteUpdated, notes, &note.key, note),
             Self::NoteDeleted(note) => event(EventType::NoteDeleted, notes, &note.key, note),
             Self::MessageCreated(m) => event(EventType::MessageCreated, &m.namespace, &m.room, m),
