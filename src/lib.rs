@@ -1,6 +1,7 @@
 //! Parley: realtime notes and messages over HTTP and Server-Sent Events.
 
 pub mod auth;
+pub mod client_address;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -33,7 +33,7 @@ pub async fn create_session(
     req: HttpRequest,
     Json(body): Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = req.peer_addr().map(|peer| peer.ip());
+    let address = crate::client_address::client_address(&req);
     // Keys are bounded in size whatever the client sends.
     let attempted: String = body.username.chars().take(Username::MAX).collect();
     let limiter = &state.login_limiter;

@@ -118,7 +118,7 @@ fn open(
     let types = checker.finish(types)?;
     let address_slot = state
         .streams_per_address
-        .acquire(req.peer_addr().map(|peer| peer.ip()))
+        .acquire(crate::client_address::client_address(req))
         .map_err(|max| ApiError::TooManyRequests {
             detail: format!("this address already has {max} event streams open; close one first"),
             retry_after: 5,

@@ -1,0 +1,1 @@
+//! Password guessing, lockouts, the hashing queue and registrations.

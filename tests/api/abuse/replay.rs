@@ -1,0 +1,1 @@
+//! Resuming streams that never read: replay memory is bounded in bytes.
