@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, signedInContext, openPage, waitForText, waitForPath, waitForView,
+  registerUser, PASSWORD,
 } from './harness.js';
 
 let server;
@@ -98,5 +99,51 @@ test('signed out, pages are readable and point to the login for writing', async 
     assert.deepEqual(page.problems(), []);
   } finally {
     await context.close();
+  }
+});
+
+// Browsers drop the tab, so a check of the first characters let `/\t/evil.example/phish`
+// through as the other site `//evil.example/phish`.
+const HOSTILE_NEXT = [
+  '%2F%09%2Fevil.example%2Fphish',
+  '%2F%0A%2Fevil.example%2Fphish',
+  '%2F%5Cevil.example%2Fphish',
+  '%2F%2Fevil.example%2Fphish',
+  'https%3A%2F%2Fevil.example%2Fphish',
+];
+
+test('?next= never leads to another site, signed in or not', async () => {
+  await registerUser(server.url, 'dora');
+  const signedIn = await signedInContext(browser, server.url, 'dora');
+  try {
+    const page = await openPage(signedIn, '/');
+    for (const next of HOSTILE_NEXT) {
+      await page.goto(`/login?next=${next}`);
+      await waitForView(page);
+      const link = page.getByRole('link', { name: 'Continue' });
+      assert.equal(await link.getAttribute('href'), '/', next);
+    }
+    // A page of this site is kept, with its query.
+    await page.goto('/login?next=%2Fchat%2Fgeneral%3Fx%3D1');
+    await waitForView(page);
+    assert.equal(await page.getByRole('link', { name: 'Continue' }).getAttribute('href'), '/chat/general?x=1');
+    assert.deepEqual(page.problems(), []);
+  } finally {
+    await signedIn.close();
+  }
+
+  const signedOut = await signedInContext(browser, server.url, null);
+  try {
+    const page = await openPage(signedOut, `/login?next=${HOSTILE_NEXT[0]}`);
+    const login = page.getByRole('form', { name: 'Log in' });
+    await login.getByRole('textbox', { name: 'Username' }).fill('dora');
+    await login.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await waitForPath(page, '/');
+    await waitForText(page.locator('#account'), 'dora');
+    assert.equal(new URL(page.url()).origin, new URL(server.url).origin);
+    assert.deepEqual(page.problems(), []);
+  } finally {
+    await signedOut.close();
   }
 });

@@ -6,13 +6,24 @@ import { field, formError, showError, clearErrors, busy } from '../forms.js';
 import { currentUser, logIn, signUp } from '../session.js';
 import { navigate } from '../router.js';
 
-/** Where to go after logging in: `?next=` if it is a page of this site, else home. */
+/**
+ * Where to go after logging in: `?next=` if it is a page of this site, else home.
+ *
+ * Checked by resolving it as the browser will, not by looking at its first characters:
+ * browsers drop tabs and newlines from URLs and read a backslash as `/`, so `/\t/evil.example`
+ * is the other site `//evil.example`.
+ */
 function nextPage(query) {
   const next = query.get('next') ?? '';
-  if (next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') && !next.startsWith('/api/')) {
-    return next;
+  if (!next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next)) return '/';
+  let url;
+  try {
+    url = new URL(next, window.location.origin);
+  } catch {
+    return '/';
   }
-  return '/';
+  if (url.origin !== window.location.origin || url.pathname.startsWith('/api/')) return '/';
+  return url.pathname + url.search + url.hash;
 }
 
 function loginForm(query, signal) {
