@@ -137,7 +137,7 @@ wt_expect() {
   local shown
   shown=$(awk '($2 == "S" && $4 >= 400) || ($1 == 0 && /"type":"urn:parley:problem:/)' <<<"$want" | wc -l)
   [ "$(wt_errors_sent)" -eq "$shown" ] ||
-    wt_fail "$(wt_errors_sent) requests got an error, and the page shows $shown; $why"
+    wt_fail "requests that got an error: $(wt_errors_sent), and the page shows $shown; $why"
   while IFS= read -r wt_l; do
     grep -qxF -- "$wt_l" <<<"$got" || wt_fail "the page shows the header '${wt_l#* H }'; $why"
   done < <(grep ' H ' <<<"$want" || true)
