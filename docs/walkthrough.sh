@@ -55,9 +55,9 @@ wt_cleanup() {
 trap wt_cleanup EXIT
 cd "$wt_dir" # the page's cookies.txt lands here
 
-wt_line=0
+wt_line=""
 wt_fail() {
-  echo "walkthrough: FAILED at docs/walkthrough.md line $wt_line: $*" >&2
+  echo "walkthrough: FAILED${wt_line:+ at docs/walkthrough.md line $wt_line}: $*" >&2
   exit 1
 }
 
