@@ -109,11 +109,12 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
-                .wrap(
-                    ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors),
-                )
-                .wrap(from_fn(metrics::record))
+                .wrap(problems())
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                // Again outside CORS, for the refusals actix-cors answers itself (inside it,
+                // CORS headers are added to errors the handlers and actix return).
+                .wrap(problems())
+                .wrap(from_fn(metrics::record))
                 .wrap(TracingLogger::default())
                 .configure(routes::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
@@ -191,6 +192,11 @@ async fn open_database(config: &DatabaseConfig) -> Result<(String, Option<Cluste
     })
     .await??;
     Ok((cluster.url(DATABASE_NAME), Some(cluster)))
+}
+
+/// Every error response as problem+json.
+fn problems<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors)
 }
 
 /// Browsers on the listed origins may call the API with credentials; others get no CORS
