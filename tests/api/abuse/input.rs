@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// A method token of 100–200 characters that no one else sends.
 fn random_method(seed: u64) -> Method {
@@ -236,4 +236,53 @@ async fn bytes_after_the_json_body_are_malformed_json() {
     assert_problem(response, StatusCode::BAD_REQUEST, "bad-request").await;
     let stored: Value = app.get(&path).await.json().await.expect("message");
     assert_eq!(stored["message"], "before");
+}
+
+async fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> reqwest::Response {
+    let mut request = app
+        .request(Method::OPTIONS, "/api/notes", None)
+        .header("origin", origin)
+        .header("access-control-request-method", method);
+    if !headers.is_empty() {
+        request = request.header("access-control-request-headers", headers);
+    }
+    request.send().await.expect("an answer")
+}
+
+#[tokio::test]
+async fn refused_cors_preflights_are_problems() {
+    let app =
+        spawn_app_with(|config| config.cors_origins = vec!["http://good.example".into()]).await;
+    let allowed = preflight(&app, "http://good.example", "POST", "content-type").await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://good.example"
+    );
+    for (origin, method, headers) in [
+        ("http://evil.example", "POST", ""),
+        ("http://good.example", "PROPFIND", ""),
+        ("http://good.example", "POST", "x-not-allowed"),
+    ] {
+        let refused = preflight(&app, origin, method, headers).await;
+        assert!(
+            !refused
+                .headers()
+                .contains_key("access-control-allow-origin"),
+            "{origin} {method} {headers}"
+        );
+        assert_problem(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // An allowed origin still reads the problem+json of an ordinary error.
+    let missing = app
+        .request(Method::GET, "/api/notes/nothing-here", None)
+        .header("origin", "http://good.example")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        missing.headers()["access-control-allow-origin"],
+        "http://good.example"
+    );
+    assert_problem(missing, StatusCode::NOT_FOUND, "not-found").await;
 }
