@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::client_address::Cidr;
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
     pub streams_per_address: StreamLimiter,
+    /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 pub struct Application {
@@ -98,6 +101,7 @@ impl Application {
             login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
