@@ -286,3 +286,33 @@ async fn refused_cors_preflights_are_problems() {
     );
     assert_problem(missing, StatusCode::NOT_FOUND, "not-found").await;
 }
+
+/// Opens a room's event stream as `forwarded_for`; the response holds the stream open.
+async fn stream_as(app: &TestApp, forwarded_for: &str) -> reqwest::Response {
+    app.request(Method::GET, "/api/rooms/chat/proxied/events", None)
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    let behind_proxy = spawn_app_with(|config| {
+        config.max_streams_per_address = 1;
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().expect("a CIDR")];
+    })
+    .await;
+    let first = stream_as(&behind_proxy, "198.51.100.1").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = stream_as(&behind_proxy, "6.6.6.6, 198.51.100.2").await;
+    assert_eq!(second.status(), StatusCode::OK, "another client shares a budget");
+    let again = stream_as(&behind_proxy, "203.0.113.5, 198.51.100.1").await;
+    assert_problem(again, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+
+    let direct = spawn_app_with(|config| config.max_streams_per_address = 1).await;
+    let first = stream_as(&direct, "198.51.100.1").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let claimed = stream_as(&direct, "198.51.100.2").await;
+    assert_problem(claimed, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+}
