@@ -306,7 +306,11 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
     let first = stream_as(&behind_proxy, "198.51.100.1").await;
     assert_eq!(first.status(), StatusCode::OK);
     let second = stream_as(&behind_proxy, "6.6.6.6, 198.51.100.2").await;
-    assert_eq!(second.status(), StatusCode::OK, "another client shares a budget");
+    assert_eq!(
+        second.status(),
+        StatusCode::OK,
+        "another client shares a budget"
+    );
     let again = stream_as(&behind_proxy, "203.0.113.5, 198.51.100.1").await;
     assert_problem(again, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
 
