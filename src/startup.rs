@@ -37,6 +37,7 @@ pub struct AppState {
     pub streams_per_address: StreamLimiter,
     /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
     pub trusted_proxies: Vec<Cidr>,
+    pub readiness: routes::health::Readiness,
 }
 
 pub struct Application {
@@ -102,6 +103,7 @@ impl Application {
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
             trusted_proxies: config.trusted_proxies.clone(),
+            readiness: routes::health::Readiness::default(),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
