@@ -200,6 +200,13 @@ fn postgres_processes(dir: &Path) -> Vec<nix::unistd::Pid> {
     pids.into_iter().map(nix::unistd::Pid::from_raw).collect()
 }
 
+/// Threads of this process (the server's among them).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .count()
+}
+
 /// Stops every PostgreSQL process until dropped: new connections hang in the listen
 /// backlog and open ones never answer, as when the host freezes.
 struct Frozen(Vec<nix::unistd::Pid>);
@@ -242,6 +249,7 @@ async fn readiness_answers_503_promptly_while_the_database_is_frozen() {
     let client = reqwest::Client::new();
     readiness_becomes(&client, &base, StatusCode::OK).await;
 
+    let threads_before = threads();
     let frozen = Frozen::new(dir.path());
     // Probes keep coming during the freeze: each answers, and none waits for the last.
     for _ in 0..3 {
@@ -258,6 +266,13 @@ async fn readiness_answers_503_promptly_while_the_database_is_frozen() {
             problem_with_retry_after(&response);
         }
     }
+    // A ping blocks its thread until the database answers: twelve probes that each
+    // started one would leave a dozen threads stuck (and as many connections).
+    let grown = threads().saturating_sub(threads_before);
+    assert!(
+        grown <= 3,
+        "{grown} more threads after 12 probes of a frozen database"
+    );
     drop(frozen);
     readiness_becomes(&client, &base, StatusCode::OK).await;
 
