@@ -182,13 +182,39 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
     let stored: Value = app.get(&path).await.json().await.expect("message");
     assert_eq!(stored["message"], "hello");
 
-    // The room, from the path, and a cursor that decodes to a NUL.
+    // Names, checked against their character sets.
+    let response = app
+        .send_json(
+            Method::POST,
+            "/api/users",
+            None,
+            &json!({"username": "bob\u{0}", "password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_field_refused(response, "username").await;
+    let response = app
+        .send_json(
+            Method::POST,
+            "/api/notes",
+            Some(&token),
+            &json!({"key": "k\u{0}", "title": "t", "body": "b"}),
+        )
+        .await;
+    assert_field_refused(response, "key").await;
+
+    // From the path: room and namespace, and a cursor that decodes to a NUL.
     let room = "/api/rooms/chat/a%00b/messages";
     let response = app
         .send_json(Method::POST, room, Some(&token), &message("hi"))
         .await;
     assert_field_refused(response, "room").await;
     assert_field_refused(app.get(room).await, "room").await;
+    assert_field_refused(app.get("/api/rooms/chat/a%00b/events").await, "room").await;
+    let namespace = "/api/rooms/c%00/general/messages";
+    assert_field_refused(app.get(namespace).await, "namespace").await;
+    assert_field_refused(app.get("/api/rooms/c%00/events").await, "namespace").await;
+    let response = app.get("/api/notes/n%00").await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not-found").await;
     // base64url of "a\0b", as the server would encode it.
     let response = app.get("/api/notes?cursor=YQBi").await;
     assert_field_refused(response, "cursor").await;
