@@ -37,6 +37,7 @@ pub struct AppState {
     pub streams_per_address: StreamLimiter,
     /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
     pub trusted_proxies: Vec<Cidr>,
+    /// The one `/readyz` database ping in flight, which concurrent probes share.
     pub readiness: routes::health::Readiness,
 }
 
