@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client_address::Cidr;
+
 /// Parley: realtime notes and messages over HTTP, streamed as Server-Sent Events.
 ///
 /// With no configuration it runs its own private PostgreSQL cluster in `--data-dir`
@@ -73,6 +75,19 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 0)]
     pub max_streams_per_address: usize,
 
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable; comma-separated
+    /// in the environment variable): a network such as `10.0.0.0/8` or one address. Default:
+    /// none, and forwarded headers are ignored. Behind a proxy, set it so that per-address
+    /// limits count each client rather than the proxy; only list proxies you run, since a
+    /// listed peer can claim any client address.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PARLEY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<Cidr>,
+
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -129,6 +144,25 @@ mod tests {
         assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_checked_at_start_up() {
+        let cli = Cli::try_parse_from([
+            "parley",
+            "--trusted-proxy",
+            "10.0.0.0/8,192.168.0.0/16",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .expect("valid networks");
+        assert_eq!(cli.config.trusted_proxies.len(), 3);
+        let error = Cli::try_parse_from(["parley", "--trusted-proxy", "10.0.0.1/8"])
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("--trusted-proxy"), "{error}");
+        assert!(error.contains("prefix"), "{error}");
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl NoteTitle {
         if value.trim().is_empty() {
             return Err(FieldError::new(field, "must not be empty"));
         }
+        storable(field, &value)?;
         if value.chars().count() > Self::MAX {
             return Err(FieldError::new(
                 field,
@@ -135,6 +136,7 @@ impl NoteBody {
     pub const MAX: usize = 50_000;
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
+        storable(field, &value)?;
         if value.chars().count() > Self::MAX {
             return Err(FieldError::new(
                 field,
@@ -222,6 +224,7 @@ impl MessageText {
         if value.trim().is_empty() {
             return Err(FieldError::new(field, "must not be empty"));
         }
+        storable(field, &value)?;
         if value.chars().count() > Self::MAX {
             return Err(FieldError::new(
                 field,
@@ -234,6 +237,18 @@ impl MessageText {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// PostgreSQL `text` cannot hold U+0000 (it is the only character it refuses); free text
+/// with one is refused here, by name, rather than by the database as a 500.
+fn storable(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains('\0') {
+        return Err(FieldError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
 }
 
 /// Collects every field error of a request, so the client learns all of them at once.
@@ -284,6 +299,25 @@ mod tests {
         assert!(NoteTitle::parse("t", "é".repeat(201)).is_err());
         assert!(NoteBody::parse("b", String::new()).is_ok());
         assert!(NoteBody::parse("b", "x".repeat(50_001)).is_err());
+    }
+
+    #[test]
+    fn free_text_refuses_nul() {
+        let field = |result: Result<(), FieldError>| result.err().map(|error| error.field);
+        assert_eq!(
+            field(NoteTitle::parse("title", "a\0b".into()).map(drop)),
+            Some("title".into())
+        );
+        assert_eq!(
+            field(NoteBody::parse("body", "\0".into()).map(drop)),
+            Some("body".into())
+        );
+        assert_eq!(
+            field(MessageText::parse("message", "hi\0".into()).map(drop)),
+            Some("message".into())
+        );
+        assert!(Room::parse("room", "a\0".into()).is_err());
+        assert!(NoteBody::parse("body", "\u{1}\u{7f}\u{fffd}".into()).is_ok());
     }
 
     #[test]

@@ -103,8 +103,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object".to_owned(),
         ));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -117,9 +117,17 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                 };
                 ApiError::Validation(vec![FieldError::new(&field, message)])
             }
-            _ => ApiError::BadRequest(format!("the request body is not valid JSON: {inner}")),
+            _ => not_json(inner),
         }
-    })
+    })?;
+    // One JSON document and nothing after it but white space: `{…} xyz` or `{…}{…}` is
+    // not the document the client meant, and acting on its first part would guess.
+    deserializer.end().map_err(|error| not_json(&error))?;
+    Ok(value)
+}
+
+fn not_json(error: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!("the request body is not valid JSON: {error}"))
 }
 
 /// serde names the field in the message for missing and unknown fields.
@@ -179,6 +187,16 @@ mod tests {
             Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(parse::<Pair>(b""), Err(ApiError::BadRequest(_))));
+        let pair = br#"{"title": "a", "count": 1}"#;
+        for trailing in [&b" xyz"[..], br#"{"title": "b", "count": 2}"#, b" 1", b"]"] {
+            let body = [&pair[..], trailing].concat();
+            assert!(
+                matches!(parse::<Pair>(&body), Err(ApiError::BadRequest(_))),
+                "accepted {:?}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        assert!(parse::<Pair>(&[&pair[..], b" \r\n\t "].concat()).is_ok());
         for not_an_object in [&b"[\"a\", 1]"[..], b"\"text\"", b"42", b"null"] {
             assert!(matches!(
                 parse::<Pair>(not_an_object),

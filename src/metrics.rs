@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -130,18 +131,43 @@ impl Metrics {
     }
 }
 
-/// Counts every request by method, route pattern and status, and times it.
+/// The route label of requests no route took.
+const UNMATCHED: &str = "unmatched";
+
+/// The method label: a client may send any token as a method, and each label value is a
+/// series kept for the life of the process, so only the standard methods are named.
+fn method_label(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
+}
+
+/// Counts every request by method, route pattern and status, and times it. Every label
+/// comes from a closed set (see `method_label`, `UNMATCHED`).
 pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let response = next.call(req).await?;
+    // Only patterns of the route table: a raw path would make a series per URL.
     let route = response
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| UNMATCHED.to_owned());
     let status = response.status().as_u16();
     METRICS
         .request_seconds
@@ -180,5 +206,20 @@ impl Default for OpenStream {
 impl Drop for OpenStream {
     fn drop(&mut self) {
         METRICS.open_streams.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_set_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::TRACE), "TRACE");
+        for custom in ["PROPFIND", "get", "X".repeat(500).as_str()] {
+            let method = Method::from_bytes(custom.as_bytes()).expect("a method token");
+            assert_eq!(method_label(&method), "other", "{custom}");
+        }
     }
 }

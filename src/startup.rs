@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::client_address::Cidr;
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
@@ -34,6 +35,10 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
     pub streams_per_address: StreamLimiter,
+    /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
+    pub trusted_proxies: Vec<Cidr>,
+    /// The one `/readyz` database ping in flight, which concurrent probes share.
+    pub readiness: routes::health::Readiness,
 }
 
 pub struct Application {
@@ -98,6 +103,8 @@ impl Application {
             login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            trusted_proxies: config.trusted_proxies.clone(),
+            readiness: routes::health::Readiness::default(),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -109,11 +116,12 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
-                .wrap(
-                    ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors),
-                )
-                .wrap(from_fn(metrics::record))
+                .wrap(problems())
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                // Again outside CORS, for the refusals actix-cors answers itself (inside it,
+                // CORS headers are added to errors the handlers and actix return).
+                .wrap(problems())
+                .wrap(from_fn(metrics::record))
                 .wrap(TracingLogger::default())
                 .configure(routes::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
@@ -191,6 +199,11 @@ async fn open_database(config: &DatabaseConfig) -> Result<(String, Option<Cluste
     })
     .await??;
     Ok((cluster.url(DATABASE_NAME), Some(cluster)))
+}
+
+/// Every error response as problem+json.
+fn problems<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(routes::fallback::problem_for_bare_errors)
 }
 
 /// Browsers on the listed origins may call the API with credentials; others get no CORS

@@ -167,3 +167,118 @@ async fn the_database_goes_away_and_comes_back_without_a_restart() {
         .expect("stop task")
         .expect("stop");
 }
+
+/// The postmaster of the cluster in `dir` and every process it started: the whole server.
+fn postgres_processes(dir: &Path) -> Vec<nix::unistd::Pid> {
+    let lock = std::fs::read_to_string(dir.join("postgres").join("postmaster.pid"))
+        .expect("postmaster.pid");
+    let postmaster: i32 = lock
+        .lines()
+        .next()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("the postmaster's pid");
+    let mut pids = vec![postmaster];
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces, so read after its `)`.
+        let parent = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let rest = stat.rsplit_once(')')?.1.to_owned();
+                rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+            });
+        if parent == Some(postmaster) {
+            pids.push(pid);
+        }
+    }
+    pids.into_iter().map(nix::unistd::Pid::from_raw).collect()
+}
+
+/// Threads of this process (the server's among them).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .count()
+}
+
+/// Stops every PostgreSQL process until dropped: new connections hang in the listen
+/// backlog and open ones never answer, as when the host freezes.
+struct Frozen(Vec<nix::unistd::Pid>);
+
+impl Frozen {
+    fn new(dir: &Path) -> Self {
+        let pids = postgres_processes(dir);
+        for pid in &pids {
+            nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+        }
+        Self(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGCONT);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_answers_503_promptly_while_the_database_is_frozen() {
+    let dir = tempfile::Builder::new()
+        .prefix("parley-freeze-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cluster_dir = dir.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
+        .await
+        .expect("cluster");
+    let mut config = Config::for_database(cluster.url("parley"));
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    let app = Application::build(config).await.expect("app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    readiness_becomes(&client, &base, StatusCode::OK).await;
+
+    let threads_before = threads();
+    let frozen = Frozen::new(dir.path());
+    // Probes keep coming during the freeze: each answers, and none waits for the last.
+    for _ in 0..3 {
+        let probes = (0..4).map(|_| {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                client.get(format!("{base}/readyz")).send(),
+            )
+        });
+        for answer in futures_util::future::join_all(probes).await {
+            let response = answer
+                .expect("/readyz answered within 5 s")
+                .expect("readyz");
+            problem_with_retry_after(&response);
+        }
+    }
+    // A ping blocks its thread until the database answers: twelve probes that each
+    // started one would leave a dozen threads stuck (and as many connections).
+    let grown = threads().saturating_sub(threads_before);
+    assert!(
+        grown <= 3,
+        "{grown} more threads after 12 probes of a frozen database"
+    );
+    drop(frozen);
+    readiness_becomes(&client, &base, StatusCode::OK).await;
+
+    handle.stop(true).await;
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .expect("stop task")
+        .expect("stop");
+}

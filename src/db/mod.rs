@@ -27,8 +27,6 @@ use commits::Commits;
 use outbox::Outbox;
 use pool::{Manager, PgPool};
 
-const PING_TIMEOUT: Duration = Duration::from_secs(1);
-
 /// The handle handlers use to reach the database.
 #[derive(Clone)]
 pub struct Db {
@@ -154,21 +152,17 @@ impl Db {
         (state.connections, state.idle_connections)
     }
 
-    /// Whether the database answers a trivial query (for `/readyz`). Waits at most a
-    /// second for a connection: a probe wants a quick answer, not the request timeout.
+    /// Whether the database answers a trivial query (for `/readyz`, which bounds how long
+    /// it waits: a frozen database never answers). Takes a permit like any query, so a
+    /// probe never holds a connection the permits do not count.
     pub async fn ping(&self) -> Result<(), ApiError> {
         use diesel::RunQueryDsl;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut pooled = pool.get_timeout(PING_TIMEOUT)?;
-            let result = diesel::sql_query("SELECT 1")
-                .execute(&mut pooled.conn)
-                .map(|_| ())
-                .map_err(ApiError::from);
-            pooled.observe(&result);
-            result
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1")
+                .execute(conn)
+                .map(drop)
+                .map_err(ApiError::from)
         })
         .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("database task failed: {error}")))?
     }
 }

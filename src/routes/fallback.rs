@@ -1,7 +1,7 @@
 //! Answers for requests no route takes, and problem+json for errors actix answers itself.
 
 use actix_web::dev::ServiceResponse;
-use actix_web::http::header;
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, ResponseError};
 
@@ -41,6 +41,9 @@ pub fn problem_for_bare_errors<B>(
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
+    if res.status() == StatusCode::BAD_REQUEST && is_preflight_with_origin(res.request()) {
+        return Ok(replace(res, refused_preflight(), StatusCode::FORBIDDEN));
+    }
     let status = res.status();
     let error = match status.as_u16() {
         404 => ApiError::NotFound(format!("nothing at {}", res.request().path())),
@@ -55,10 +58,35 @@ pub fn problem_for_bare_errors<B>(
             "unhandled error response with status {status}"
         )),
     };
+    Ok(replace(res, error, status))
+}
+
+fn replace<B>(
+    res: ServiceResponse<B>,
+    error: ApiError,
+    status: StatusCode,
+) -> ErrorHandlerResponse<B> {
     let (req, _) = res.into_parts();
     let mut response = error.error_response();
     *response.status_mut() = status;
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, response).map_into_right_body(),
-    ))
+    ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body())
+}
+
+/// A CORS preflight: the browser asks whether `Origin` may send the method (and headers)
+/// it names. actix-cors answers a refusal with a bare 400; the only 400s it gives a
+/// preflight that has an `Origin` are refusals by policy.
+fn is_preflight_with_origin(req: &HttpRequest) -> bool {
+    req.method() == Method::OPTIONS
+        && req.headers().contains_key(header::ORIGIN)
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// 403, not actix-cors's 400: the request is well formed, and the policy forbids it.
+/// Browsers treat every non-2xx preflight alike; the status and detail are for people.
+fn refused_preflight() -> ApiError {
+    ApiError::Forbidden(
+        "the CORS policy does not allow this origin, or the method or headers it asks for (see --cors-origin)",
+    )
 }

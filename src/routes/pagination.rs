@@ -37,6 +37,8 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, FieldError>
                 .decode(cursor)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
+                // The server never hands out a NUL, and PostgreSQL would refuse it (a 500).
+                .filter(|position| !position.contains('\0'))
                 .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server returned"))
         })
         .transpose()
@@ -63,5 +65,6 @@ mod tests {
             Ok(Some("shopping~list".to_owned()))
         );
         assert!(decode_cursor(Some("%%%")).is_err());
+        assert!(decode_cursor(Some(&encode_cursor("a\0b"))).is_err());
     }
 }
