@@ -18,7 +18,8 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::rate_limit::{LoginLimiter, StreamLimiter};
+use crate::rate_limit::LoginLimiter;
+use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -33,13 +34,14 @@ pub struct AppState {
     pub sse_keep_alive: Duration,
     pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
-    pub streams_per_address: StreamLimiter,
+    pub streams: Arc<StreamLimits>,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
     hub: Arc<Hub>,
+    streams: Arc<StreamLimits>,
     reader: Reader,
     cluster: Option<Cluster>,
 }
@@ -50,6 +52,7 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     hub: Arc<Hub>,
+    streams: Arc<StreamLimits>,
 }
 
 impl AppHandle {
@@ -61,6 +64,23 @@ impl AppHandle {
     /// How many event streams are open (for tests and metrics).
     pub fn open_streams(&self) -> usize {
         self.hub.subscriber_count()
+    }
+
+    /// Streams counted against the caps now: from the moment a stream is accepted until its
+    /// task has ended and given its slot back.
+    pub fn stream_slots(&self) -> usize {
+        self.streams.open()
+    }
+
+    /// The most event streams the server holds at once (`--max-streams`, or what the
+    /// open-file limit allows).
+    pub fn max_streams(&self) -> usize {
+        self.streams.max()
+    }
+
+    /// The most event streams one client address may hold (0: no limit).
+    pub fn max_streams_per_address(&self) -> usize {
+        self.streams.max_per_address()
     }
 }
 
@@ -89,6 +109,8 @@ impl Application {
             database_url.clone(),
             config.retention,
         );
+        let workers = workers();
+        let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
             db,
             hub: Arc::clone(&hub),
@@ -97,7 +119,7 @@ impl Application {
             sse_keep_alive: config.sse_keep_alive,
             login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
-            streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            streams: Arc::clone(&streams),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -125,6 +147,13 @@ impl Application {
         // stream). Writing at 4 KiB keeps frames of up to 4 KiB in the first buffer; a body
         // that arrives in one large piece is written as before.
         .h1_write_buffer_size(4 * 1024)
+        // Streams are refused (503) well before this, so it is only reached by connections
+        // that hold no stream; those end within `client_request_timeout` or `keep_alive`
+        // (5 s each, actix's defaults), and until then new connections wait in the
+        // listen backlog, which costs no descriptor. Without it, accept() would fail with
+        // EMFILE, and the database, the health checks and log files would fail with it.
+        .workers(workers)
+        .max_connections(max_connections)
         .listen(listener)?
         // main decides when to stop (see `handle`), so that streams can be closed first.
         .disable_signals()
@@ -135,6 +164,7 @@ impl Application {
             port: address.port(),
             server,
             hub,
+            streams,
             reader,
             cluster,
         })
@@ -148,6 +178,7 @@ impl Application {
         AppHandle {
             server: self.server.handle(),
             hub: Arc::clone(&self.hub),
+            streams: Arc::clone(&self.streams),
         }
     }
 
@@ -162,6 +193,51 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// actix's default: one worker per available core.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// The stream caps, and the connections each worker may hold, from the open-file limit
+/// (which main has raised to the hard limit) unless `--max-streams` is given.
+fn stream_limits(config: &Config, workers: usize) -> Result<(Arc<StreamLimits>, usize)> {
+    let fd_limit =
+        stream_limits::open_file_limit().context("could not read the open file limit")?;
+    let budget = stream_limits::fd_budget(fd_limit, config.database.db_pool_size, workers);
+    let max_streams = match config.max_streams {
+        Some(max) => {
+            if max > budget.streams {
+                tracing::warn!(
+                    max_streams = max,
+                    fd_limit,
+                    fits = budget.streams,
+                    "--max-streams is more than the open file limit leaves room for: past that, new connections wait instead of being refused"
+                );
+            }
+            max
+        }
+        None if budget.streams == 0 => bail!(
+            "the open file limit ({fd_limit}) leaves no room for event streams; raise it (ulimit -n) or set --max-streams"
+        ),
+        None => budget.streams,
+    };
+    tracing::info!(
+        fd_limit,
+        max_streams,
+        max_streams_per_address = config.max_streams_per_address,
+        max_connections = budget.connections,
+        "event stream limits"
+    );
+    let per_worker = (budget.connections / workers).max(1);
+    Ok((
+        Arc::new(StreamLimits::new(
+            max_streams,
+            config.max_streams_per_address,
+        )),
+        per_worker,
+    ))
 }
 
 /// Runs the migrations, starting and stopping the private cluster if needed.
