@@ -147,6 +147,14 @@ impl Application {
         // stream). Writing at 4 KiB keeps frames of up to 4 KiB in the first buffer; a body
         // that arrives in one large piece is written as before.
         .h1_write_buffer_size(4 * 1024)
+        // A client that closes its side of the connection has gone: end its response at
+        // once, as Go's and hyper's servers do, instead of streaming on until a write
+        // fails (for an idle event stream, two keep-alives later). Without this, a closed
+        // stream keeps its slot and hub subscription for ~30 s, and a browser that
+        // reloads meets the per-address cap. The connection's reader already watches the
+        // socket, so this costs nothing per stream. The price: a client that half-closes
+        // after sending its request gets no response; no browser or common client does.
+        .h1_allow_half_closed(false)
         // Streams are refused (503) well before this, so it is only reached by connections
         // that hold no stream; those end within `client_request_timeout` or `keep_alive`
         // (5 s each, actix's defaults), and until then new connections wait in the
