@@ -70,8 +70,9 @@ pub struct Config {
 
     /// Most event streams open at once, from all clients; one more gets 503. Each stream
     /// holds a socket: this keeps descriptors for API requests, health checks and the
-    /// database. Default: sized from the open-file limit (logged at start); set it only
-    /// to go lower.
+    /// database. Default: the open-file limit, less what the server keeps for itself and
+    /// the database, less a tenth (at least 64) for other requests; logged at start. Set
+    /// it only to go lower.
     #[arg(long, env = "PARLEY_MAX_STREAMS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_streams: Option<usize>,
 

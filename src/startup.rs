@@ -155,11 +155,14 @@ impl Application {
         // socket, so this costs nothing per stream. The price: a client that half-closes
         // after sending its request gets no response; no browser or common client does.
         .h1_allow_half_closed(false)
-        // Streams are refused (503) well before this, so it is only reached by connections
-        // that hold no stream; those end within `client_request_timeout` or `keep_alive`
-        // (5 s each, actix's defaults), and until then new connections wait in the
-        // listen backlog, which costs no descriptor. Without it, accept() would fail with
-        // EMFILE, and the database, the health checks and log files would fail with it.
+        // The connections the open-file limit has room for (see `stream_limits`). Streams
+        // are refused (503) well before this, so it is only reached by connections that
+        // hold no stream; those end within `client_request_timeout` or `keep_alive` (5 s
+        // each, actix's defaults). Meanwhile actix-server stops accepting, and new
+        // connections wait in the listen backlog (128), which costs no descriptor; actix
+        // offers no way to refuse them outright. Without this limit, accept() fails with
+        // EMFILE: actix-server logs it and retries every 500 ms, so new connections wait
+        // just the same, and the database pool, the LISTEN connection and log files fail.
         .workers(workers)
         .max_connections(max_connections)
         .listen(listener)?
