@@ -70,9 +70,20 @@ pub struct Config {
     #[arg(long, env = "PARLEY_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
-    /// Most event streams one client address may hold open at once (0: no limit). Behind a
-    /// reverse proxy every client has the proxy's address: leave it at 0 there.
-    #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 0)]
+    /// Most event streams open at once, from all clients; one more gets 503. Each stream
+    /// holds a socket: this keeps descriptors for API requests, health checks and the
+    /// database. Default: the open-file limit, less what the server keeps for itself and
+    /// the database, less a tenth (at least 64) for other requests; logged at start. Set
+    /// it only to go lower.
+    #[arg(long, env = "PARLEY_MAX_STREAMS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_streams: Option<usize>,
+
+    /// Most event streams one client address may hold open at once; one more gets 429
+    /// (0: no limit). Defends the other clients' share of `--max-streams`. A browser holds
+    /// at most 6 connections per server (HTTP/1.1) in all its tabs, so 64 leaves room for
+    /// several people behind one NAT. Behind a reverse proxy every client has the proxy's
+    /// address unless the proxy is trusted to forward the client's.
+    #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 64)]
     pub max_streams_per_address: usize,
 
     /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable; comma-separated

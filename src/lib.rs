@@ -14,4 +14,5 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;
+pub mod stream_limits;
 pub mod telemetry;

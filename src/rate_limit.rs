@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Failed attempts allowed per username within `WINDOW`.
@@ -92,63 +92,6 @@ impl LoginLimiter {
     }
 }
 
-/// Event streams open per client address, so one client cannot take every socket.
-pub struct StreamLimiter {
-    max: usize,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-}
-
-/// One open stream's place in its address's count; given back on drop.
-pub struct StreamSlot {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    address: IpAddr,
-}
-
-impl StreamLimiter {
-    /// `max` 0 means no limit.
-    pub fn new(max: usize) -> Self {
-        Self {
-            max,
-            open: Arc::default(),
-        }
-    }
-
-    /// A slot for one more stream from `address`, or `Err(max)` when it has them all.
-    pub fn acquire(&self, address: Option<IpAddr>) -> Result<Option<StreamSlot>, usize> {
-        let Some(address) = address.filter(|_| self.max > 0) else {
-            return Ok(None);
-        };
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = open.entry(address).or_insert(0);
-        if *count >= self.max {
-            return Err(self.max);
-        }
-        *count += 1;
-        Ok(Some(StreamSlot {
-            open: Arc::clone(&self.open),
-            address,
-        }))
-    }
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = open.get_mut(&self.address) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.address);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,24 +112,6 @@ mod tests {
         );
         limiter.record_success("alice");
         assert!(limiter.check("alice", address).is_ok());
-    }
-
-    #[test]
-    fn stream_slots_are_counted_per_address_and_given_back() {
-        let limiter = StreamLimiter::new(2);
-        let one = Some(IpAddr::from([127, 0, 0, 1]));
-        let first = limiter.acquire(one).expect("room");
-        let _second = limiter.acquire(one).expect("room");
-        assert_eq!(limiter.acquire(one).err(), Some(2));
-        assert!(limiter.acquire(Some(IpAddr::from([127, 0, 0, 2]))).is_ok());
-        drop(first);
-        assert!(limiter.acquire(one).is_ok());
-        assert!(
-            StreamLimiter::new(0)
-                .acquire(one)
-                .expect("no limit")
-                .is_none()
-        );
     }
 
     #[test]

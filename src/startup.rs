@@ -19,7 +19,8 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::rate_limit::{LoginLimiter, StreamLimiter};
+use crate::rate_limit::LoginLimiter;
+use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -34,7 +35,7 @@ pub struct AppState {
     pub sse_keep_alive: Duration,
     pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
-    pub streams_per_address: StreamLimiter,
+    pub streams: Arc<StreamLimits>,
     /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
     pub trusted_proxies: Vec<Cidr>,
     /// The one `/readyz` database ping in flight, which concurrent probes share.
@@ -45,6 +46,7 @@ pub struct Application {
     port: u16,
     server: Server,
     hub: Arc<Hub>,
+    streams: Arc<StreamLimits>,
     reader: Reader,
     cluster: Option<Cluster>,
 }
@@ -55,6 +57,7 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     hub: Arc<Hub>,
+    streams: Arc<StreamLimits>,
 }
 
 impl AppHandle {
@@ -66,6 +69,23 @@ impl AppHandle {
     /// How many event streams are open (for tests and metrics).
     pub fn open_streams(&self) -> usize {
         self.hub.subscriber_count()
+    }
+
+    /// Streams counted against the caps now: from the moment a stream is accepted until its
+    /// task has ended and given its slot back.
+    pub fn stream_slots(&self) -> usize {
+        self.streams.open()
+    }
+
+    /// The most event streams the server holds at once (`--max-streams`, or what the
+    /// open-file limit allows).
+    pub fn max_streams(&self) -> usize {
+        self.streams.max()
+    }
+
+    /// The most event streams one client address may hold (0: no limit).
+    pub fn max_streams_per_address(&self) -> usize {
+        self.streams.max_per_address()
     }
 }
 
@@ -94,6 +114,8 @@ impl Application {
             database_url.clone(),
             config.retention,
         );
+        let workers = workers();
+        let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
             db,
             hub: Arc::clone(&hub),
@@ -102,7 +124,7 @@ impl Application {
             sse_keep_alive: config.sse_keep_alive,
             login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
-            streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            streams: Arc::clone(&streams),
             trusted_proxies: config.trusted_proxies.clone(),
             readiness: routes::health::Readiness::default(),
         });
@@ -133,6 +155,24 @@ impl Application {
         // stream). Writing at 4 KiB keeps frames of up to 4 KiB in the first buffer; a body
         // that arrives in one large piece is written as before.
         .h1_write_buffer_size(4 * 1024)
+        // A client that closes its side of the connection has gone: end its response at
+        // once, as Go's and hyper's servers do, instead of streaming on until a write
+        // fails (for an idle event stream, two keep-alives later). Without this, a closed
+        // stream keeps its slot and hub subscription for ~30 s, and a browser that
+        // reloads meets the per-address cap. The connection's reader already watches the
+        // socket, so this costs nothing per stream. The price: a client that half-closes
+        // after sending its request gets no response; no browser or common client does.
+        .h1_allow_half_closed(false)
+        // The connections the open-file limit has room for (see `stream_limits`). Streams
+        // are refused (503) well before this, so it is only reached by connections that
+        // hold no stream; those end within `client_request_timeout` or `keep_alive` (5 s
+        // each, actix's defaults). Meanwhile actix-server stops accepting, and new
+        // connections wait in the listen backlog (128), which costs no descriptor; actix
+        // offers no way to refuse them outright. Without this limit, accept() fails with
+        // EMFILE: actix-server logs it and retries every 500 ms, so new connections wait
+        // just the same, and the database pool, the LISTEN connection and log files fail.
+        .workers(workers)
+        .max_connections(max_connections)
         .listen(listener)?
         // main decides when to stop (see `handle`), so that streams can be closed first.
         .disable_signals()
@@ -143,6 +183,7 @@ impl Application {
             port: address.port(),
             server,
             hub,
+            streams,
             reader,
             cluster,
         })
@@ -156,6 +197,7 @@ impl Application {
         AppHandle {
             server: self.server.handle(),
             hub: Arc::clone(&self.hub),
+            streams: Arc::clone(&self.streams),
         }
     }
 
@@ -170,6 +212,51 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// actix's default: one worker per available core.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// The stream caps, and the connections each worker may hold, from the open-file limit
+/// (which main has raised to the hard limit) unless `--max-streams` is given.
+fn stream_limits(config: &Config, workers: usize) -> Result<(Arc<StreamLimits>, usize)> {
+    let fd_limit =
+        stream_limits::open_file_limit().context("could not read the open file limit")?;
+    let budget = stream_limits::fd_budget(fd_limit, config.database.db_pool_size, workers);
+    let max_streams = match config.max_streams {
+        Some(max) => {
+            if max > budget.streams {
+                tracing::warn!(
+                    max_streams = max,
+                    fd_limit,
+                    fits = budget.streams,
+                    "--max-streams is more than the open file limit leaves room for: past that, new connections wait instead of being refused"
+                );
+            }
+            max
+        }
+        None if budget.streams == 0 => bail!(
+            "the open file limit ({fd_limit}) leaves no room for event streams; raise it (ulimit -n) or set --max-streams"
+        ),
+        None => budget.streams,
+    };
+    tracing::info!(
+        fd_limit,
+        max_streams,
+        max_streams_per_address = config.max_streams_per_address,
+        max_connections = budget.connections,
+        "event stream limits"
+    );
+    let per_worker = (budget.connections / workers).max(1);
+    Ok((
+        Arc::new(StreamLimits::new(
+            max_streams,
+            config.max_streams_per_address,
+        )),
+        per_worker,
+    ))
 }
 
 /// Runs the migrations, starting and stopping the private cluster if needed.

@@ -16,7 +16,7 @@ use crate::db::{Db, events};
 use crate::error::ApiError;
 use crate::metrics::{METRICS, OpenStream};
 use crate::models::StreamMarker;
-use crate::rate_limit::StreamSlot;
+use crate::stream_limits::StreamSlot;
 
 /// Events read from the log per query while replaying.
 const REPLAY_BATCH: i64 = 500;
@@ -33,8 +33,9 @@ pub struct StreamRequest {
     pub types: Option<HashSet<EventType>>,
     /// The client's `Last-Event-ID`: replay what came after it.
     pub resume_from: Option<Position>,
-    /// The stream's place in its client address's count, held while it is open.
-    pub address_slot: Option<StreamSlot>,
+    /// The stream's place in the open-stream counts (in all and per address), held while
+    /// it is open.
+    pub slot: StreamSlot,
 }
 
 /// Starts the stream's task and returns the response that carries it.
@@ -52,7 +53,7 @@ pub fn open(
     let (outgoing, mut frames) = mpsc::channel::<Box<sse::Event>>(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
         let _open = OpenStream::new();
-        let _slot = request.address_slot;
+        let _slot = request.slot;
         let mut stream = Stream {
             hub,
             db,

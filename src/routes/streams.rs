@@ -12,6 +12,7 @@ use crate::events::stream::{self, StreamRequest};
 use crate::events::{EventType, Position, Target};
 use crate::routes::messages::target_from_path;
 use crate::startup::AppState;
+use crate::stream_limits::Refused;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,6 +25,9 @@ pub struct StreamQuery {
 }
 
 const STREAM_DESCRIPTION: &str = "An endless `text/event-stream`. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready` (`data: {\"position\": …}`), then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`: `note.created`/`note.updated` carry a `Note`, `note.deleted` a `DeletedNote`, `message.created`/`message.updated` a `Message`, `message.deleted` a `DeletedMessage`. `event: reset` (`StreamMarker`) means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle.";
+
+const TOO_MANY_STREAMS: &str = "This client address already holds `--max-streams-per-address` event streams; nothing was started. Close one, or wait `Retry-After` seconds.";
+const UNAVAILABLE: &str = "The server already holds `--max-streams` event streams (its share of open files), or is shutting down; nothing was started. Try again after `Retry-After` seconds, with `Last-Event-ID` to resume.";
 
 /// Stream a room's events
 ///
@@ -40,8 +44,10 @@ const STREAM_DESCRIPTION: &str = "An endless `text/event-stream`. First a `retry
         (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room or `types` is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "This client address has `--max-streams-per-address` streams open", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ))]
 pub async fn stream_room_events(
     state: web::Data<AppState>,
@@ -67,8 +73,10 @@ pub async fn stream_room_events(
         (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace or `types` is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "This client address has `--max-streams-per-address` streams open", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = UNAVAILABLE, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ))]
 pub async fn stream_namespace_events(
     state: web::Data<AppState>,
@@ -116,18 +124,15 @@ fn open(
     let mut checker = Checker::default();
     let types = checker.check(parse_types(query.types.as_deref()));
     let types = checker.finish(types)?;
-    let address_slot = state
-        .streams_per_address
+    let slot = state
+        .streams
         .acquire(crate::client_address::client_address(req))
-        .map_err(|max| ApiError::TooManyRequests {
-            detail: format!("this address already has {max} event streams open; close one first"),
-            retry_after: 5,
-        })?;
+        .map_err(refusal)?;
     let request = StreamRequest {
         target,
         types,
         resume_from,
-        address_slot,
+        slot,
     };
     let events = stream::open(
         state.hub.clone(),
@@ -139,6 +144,23 @@ fn open(
     Ok(events
         .customize()
         .insert_header(("X-Accel-Buffering", "no")))
+}
+
+/// Refused before the stream starts, so the client gets a status it can act on (a native
+/// `EventSource` gives up on any non-200, and retries only after a network error).
+fn refusal(refused: Refused) -> ApiError {
+    match refused {
+        Refused::AddressFull { max } => ApiError::TooManyRequests {
+            detail: format!("this address already has {max} event streams open; close one first"),
+            retry_after: 5,
+        },
+        Refused::Full { max } => ApiError::Overloaded {
+            detail: format!(
+                "the server has {max} event streams open, all it may; try again shortly"
+            ),
+            retry_after: 5,
+        },
+    }
 }
 
 /// `None` (every type) when absent or empty.
