@@ -1,6 +1,7 @@
 //! Builds the application the same way for `main`, the tests and the benchmarks.
 
-use std::net::TcpListener;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -72,6 +73,9 @@ impl Application {
         for origin in &config.cors_origins {
             check_origin(origin)?;
         }
+        // Before the database, so that a taken address fails at once and creates nothing.
+        let listener = bind(config.listen)?;
+        let address = listener.local_addr()?;
         let (database_url, cluster) = open_database(&config.database).await?;
         let url = database_url.clone();
         tokio::task::spawn_blocking(move || migrations::run(&url)).await??;
@@ -99,9 +103,6 @@ impl Application {
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
         });
-        let listener = TcpListener::bind(config.listen)
-            .with_context(|| format!("could not listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -162,6 +163,25 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Binds the API's address, with an error that says what to do about the usual causes.
+fn bind(address: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(address).map_err(|error| {
+        let cause = match error.kind() {
+            io::ErrorKind::AddrInUse => {
+                "address already in use (is another Parley running?)".to_owned()
+            }
+            io::ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        anyhow!(
+            "could not listen on {address}: {cause}; choose another address with --listen or \
+             PARLEY_LISTEN"
+        )
+    })
 }
 
 /// Runs the migrations, starting and stopping the private cluster if needed.

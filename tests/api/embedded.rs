@@ -18,21 +18,27 @@ struct Server {
     address: String,
 }
 
-/// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
-/// for the line that says where it listens.
-fn start(dir: &Path, database_url: Option<&str>) -> Server {
+/// `parley`, run in `dir`, with none of the caller's settings.
+fn parley(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     for (name, _) in std::env::vars() {
         if name.starts_with("PARLEY_") || name == "DATABASE_URL" {
             command.env_remove(name);
         }
     }
+    command.current_dir(dir);
+    command
+}
+
+/// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
+/// for the line that says where it listens.
+fn start(dir: &Path, database_url: Option<&str>) -> Server {
+    let mut command = parley(dir);
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }
     let mut child = command
         .args(["--listen", "127.0.0.1:0"])
-        .current_dir(dir)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -143,10 +149,8 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
 #[test]
 fn a_missing_postgresql_is_explained() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+    let output = parley(dir.path())
         .args(["--listen", "127.0.0.1:0", "--pg-bin-dir", "/nonexistent"])
-        .env_remove("DATABASE_URL")
-        .current_dir(dir.path())
         .output()
         .expect("run parley");
     assert!(!output.status.success());
@@ -154,6 +158,58 @@ fn a_missing_postgresql_is_explained() {
     assert!(
         stderr.contains("initdb") && stderr.contains("DATABASE_URL"),
         "{stderr}"
+    );
+}
+
+/// Another process on the address: one error, on stderr, that says which flag to change.
+#[tokio::test]
+async fn a_taken_address_is_one_error_that_names_the_flag() {
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = parley(dir.path())
+        .args(["--listen", &address, "--database-url", &database_url])
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = format!("could not listen on {address}");
+    assert_eq!(
+        stdout.matches(&said).count() + stderr.matches(&said).count(),
+        1,
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("already in use") && stderr.contains("--listen"),
+        "{stderr}"
+    );
+}
+
+/// Settings may follow the subcommand, like `parley migrate --data-dir d`.
+#[tokio::test]
+async fn settings_may_follow_the_subcommand() {
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = parley(dir.path())
+        .args([
+            "migrate",
+            "--data-dir",
+            "unused",
+            "--database-url",
+            &database_url,
+        ])
+        .output()
+        .expect("run parley");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !dir.path().join("unused").exists() && !dir.path().join("data").exists(),
+        "--database-url was not taken: a private cluster was started"
     );
 }
 
@@ -169,7 +225,9 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server { mut child, address } = start(dir.path(), Some(&database_url));
+    let Server {
+        mut child, address, ..
+    } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
     client
         .post(format!("{address}/api/users"))
@@ -273,7 +331,9 @@ async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server { mut child, address } = start(dir.path(), Some(&database_url));
+    let Server {
+        mut child, address, ..
+    } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
     let credentials = json!({"username": "alice", "password": PASSWORD});
     client
