@@ -96,8 +96,10 @@ pub struct DatabaseConfig {
     pub database_url: Option<String>,
 
     /// Directory for the private PostgreSQL cluster (used only without `--database-url`).
-    #[arg(global = true, long, env = "PARLEY_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
+    /// Default: `data`; as root, when the `postgres` user cannot enter it, a directory
+    /// under `/var/lib/parley` instead (the path is logged).
+    #[arg(global = true, long, env = "PARLEY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Directory holding `initdb` and `postgres`. Default: `PATH`, then
     /// `pg_config --bindir`, then `/usr/lib/postgresql/*/bin` (newest first).
@@ -154,7 +156,10 @@ mod tests {
         ])
         .expect("flags after the subcommand");
         assert!(matches!(cli.command, Some(Command::Migrate)));
-        assert_eq!(cli.config.database.data_dir, PathBuf::from("elsewhere"));
+        assert_eq!(
+            cli.config.database.data_dir,
+            Some(PathBuf::from("elsewhere"))
+        );
         assert_eq!(
             cli.config.database.database_url.as_deref(),
             Some("postgres://db/parley")

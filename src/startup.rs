@@ -15,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, DatabaseConfig};
-use crate::db::cluster::{Cluster, ClusterOptions};
+use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
@@ -199,12 +199,17 @@ async fn open_database(config: &DatabaseConfig) -> Result<(String, Option<Cluste
     if let Some(url) = &config.database_url {
         return Ok((url.clone(), None));
     }
-    let dir = config.data_dir.clone();
+    let chosen = config.data_dir.clone();
     let options = ClusterOptions {
         bin_dir: config.pg_bin_dir.clone(),
         ..ClusterOptions::default()
     };
     let cluster = tokio::task::spawn_blocking(move || -> Result<Cluster> {
+        // A directory the operator named is used or refused, never swapped for another.
+        let dir = match chosen {
+            Some(dir) => dir,
+            None => cluster::default_data_dir()?,
+        };
         let cluster = Cluster::start(&dir, &options)?;
         cluster.ensure_database(DATABASE_NAME)?;
         Ok(cluster)

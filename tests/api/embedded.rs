@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use nix::sys::signal::{Signal, kill};
@@ -16,6 +16,8 @@ use crate::helpers::PASSWORD;
 struct Server {
     child: Child,
     address: String,
+    /// What it logged before it listened.
+    log: Vec<String>,
 }
 
 /// `parley`, run in `dir`, with none of the caller's settings.
@@ -46,6 +48,7 @@ fn start(dir: &Path, database_url: Option<&str>) -> Server {
         .expect("run parley");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut log = Vec::new();
     let address = loop {
         let line = lines
             .next()
@@ -54,10 +57,15 @@ fn start(dir: &Path, database_url: Option<&str>) -> Server {
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.trim().to_owned();
         }
+        log.push(line);
     };
     // Keep draining the output so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Server { child, address }
+    Server {
+        child,
+        address,
+        log,
+    }
 }
 
 fn stop(mut server: Server) {
@@ -159,6 +167,94 @@ fn a_missing_postgresql_is_explained() {
         stderr.contains("initdb") && stderr.contains("DATABASE_URL"),
         "{stderr}"
     );
+}
+
+/// A checkout under `/root` (or any `0700` directory) as root: PostgreSQL's user cannot
+/// reach `./data`, so the cluster goes under `/var/lib/parley`, and the log says where.
+#[tokio::test]
+async fn as_root_a_private_directory_needs_no_configuration() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: only root runs PostgreSQL as another user (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+    let server = start(dir.path(), None);
+    let cluster = server
+        .log
+        .iter()
+        .find_map(|line| line.split(" is in ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no line says where the cluster is: {:?}", server.log));
+    let _remove = RemoveOnDrop(cluster.clone());
+    assert!(cluster.starts_with("/var/lib/parley/"), "{cluster:?}");
+    let ready = reqwest::get(format!("{}/readyz", server.address))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), StatusCode::OK);
+    stop(server);
+
+    assert!(cluster.join("postgres/PG_VERSION").exists());
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is left in the directory PostgreSQL cannot use"
+    );
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        // `/var/lib/parley` too, unless another run still has a cluster there.
+        if let Some(parent) = self.0.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// A first run that fails removes the data directory it created: a socket path too long,
+/// or an `initdb` that fails half-way.
+#[test]
+fn a_failed_start_leaves_no_data_directory_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let long = dir.path().join("d".repeat(100)).join("data");
+    let output = parley(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&long)
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("too long"),
+        "{output:?}"
+    );
+    assert!(
+        !dir.path().join("d".repeat(100)).exists(),
+        "{long:?} is left"
+    );
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for program in ["initdb", "postgres"] {
+        let path = bin.join(program);
+        std::fs::write(&path, "#!/bin/sh\necho 'simulated failure' >&2\nexit 1\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let output = parley(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--pg-bin-dir"])
+        .arg(&bin)
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("simulated failure"),
+        "{output:?}"
+    );
+    assert!(!dir.path().join("data").exists(), "./data is left");
 }
 
 /// Another process on the address: one error, on stderr, that says which flag to change.
