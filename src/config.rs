@@ -35,27 +35,33 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port (the chosen address is logged).
-    #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
 
     #[command(flatten)]
     pub database: DatabaseConfig,
 
     /// How often an idle event stream sends a keep-alive comment.
-    #[arg(long, env = "PARLEY_SSE_KEEP_ALIVE", default_value = "15s", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_SSE_KEEP_ALIVE", default_value = "15s", value_parser = parse_duration)]
     pub sse_keep_alive: Duration,
 
     /// How long the event log keeps events for clients that resume.
-    #[arg(long, env = "PARLEY_RETENTION", default_value = "24h", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub retention: Duration,
 
     /// How long a login session lasts.
-    #[arg(long, env = "PARLEY_SESSION_TTL", default_value = "30days", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_SESSION_TTL", default_value = "30days", value_parser = parse_duration)]
     pub session_ttl: Duration,
 
     /// Browser origin allowed to call the API with credentials (repeatable;
     /// comma-separated in the environment variable), e.g. `https://app.example.com`.
     #[arg(
+        global = true,
         long = "cors-origin",
         env = "PARLEY_CORS_ORIGINS",
         value_delimiter = ','
@@ -63,11 +69,11 @@ pub struct Config {
     pub cors_origins: Vec<String>,
 
     /// Mark the session cookie `Secure` (set this when clients reach Parley over HTTPS).
-    #[arg(long, env = "PARLEY_SECURE_COOKIES")]
+    #[arg(global = true, long, env = "PARLEY_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
     /// How long a client may take to send a request body before getting 408.
-    #[arg(long, env = "PARLEY_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
     /// Most event streams open at once, from all clients; one more gets 503. Each stream
@@ -75,7 +81,7 @@ pub struct Config {
     /// database. Default: the open-file limit, less what the server keeps for itself and
     /// the database, less a tenth (at least 64) for other requests; logged at start. Set
     /// it only to go lower.
-    #[arg(long, env = "PARLEY_MAX_STREAMS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(global = true, long, env = "PARLEY_MAX_STREAMS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_streams: Option<usize>,
 
     /// Most event streams one client address may hold open at once; one more gets 429
@@ -83,7 +89,12 @@ pub struct Config {
     /// at most 6 connections per server (HTTP/1.1) in all its tabs, so 64 leaves room for
     /// several people behind one NAT. Behind a reverse proxy every client has the proxy's
     /// address unless the proxy is trusted to forward the client's.
-    #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 64)]
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_MAX_STREAMS_PER_ADDRESS",
+        default_value_t = 64
+    )]
     pub max_streams_per_address: usize,
 
     /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable; comma-separated
@@ -92,6 +103,7 @@ pub struct Config {
     /// limits count each client rather than the proxy; only list proxies you run, since a
     /// listed peer can claim any client address.
     #[arg(
+        global = true,
         long = "trusted-proxy",
         env = "PARLEY_TRUSTED_PROXIES",
         value_delimiter = ',',
@@ -100,31 +112,33 @@ pub struct Config {
     pub trusted_proxies: Vec<Cidr>,
 
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
-    #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// PostgreSQL connection URL. When unset, Parley runs its own cluster in `--data-dir`.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(global = true, long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
     /// Directory for the private PostgreSQL cluster (used only without `--database-url`).
-    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
+    /// Default: `data`; as root, when the `postgres` user cannot enter it, a directory
+    /// under `/var/lib/parley` instead (the path is logged).
+    #[arg(global = true, long, env = "PARLEY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Directory holding `initdb` and `postgres`. Default: `PATH`, then
     /// `pg_config --bindir`, then `/usr/lib/postgresql/*/bin` (newest first).
-    #[arg(long, env = "PARLEY_PG_BIN_DIR")]
+    #[arg(global = true, long, env = "PARLEY_PG_BIN_DIR")]
     pub pg_bin_dir: Option<PathBuf>,
 
     /// Maximum number of database connections in the pool.
-    #[arg(long, env = "PARLEY_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(global = true, long, env = "PARLEY_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
 
     /// How long a request waits for a free database connection before answering 503.
-    #[arg(long, env = "PARLEY_DB_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(global = true, long, env = "PARLEY_DB_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub db_timeout: Duration,
 }
 
@@ -174,6 +188,41 @@ mod tests {
             .unwrap_or_default();
         assert!(error.contains("--trusted-proxy"), "{error}");
         assert!(error.contains("prefix"), "{error}");
+    }
+
+    #[test]
+    fn settings_are_accepted_after_a_subcommand() {
+        let cli = Cli::try_parse_from([
+            "parley",
+            "migrate",
+            "--data-dir",
+            "elsewhere",
+            "--database-url",
+            "postgres://db/parley",
+        ])
+        .expect("flags after the subcommand");
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert_eq!(
+            cli.config.database.data_dir,
+            Some(PathBuf::from("elsewhere"))
+        );
+        assert_eq!(
+            cli.config.database.database_url.as_deref(),
+            Some("postgres://db/parley")
+        );
+    }
+
+    /// A flag added without `global = true` would be refused after `serve` or `migrate`.
+    #[test]
+    fn every_setting_is_global() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let local: Vec<_> = command
+            .get_arguments()
+            .filter(|arg| !arg.is_global_set())
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        assert!(local.is_empty(), "add `global = true` to {local:?}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn run(malloc_tuned: bool) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
+            // Once, on stderr: the log (stdout) says what led up to it.
             eprintln!("parley: {error:#}");
             ExitCode::FAILURE
         }

@@ -1,6 +1,7 @@
 //! Builds the application the same way for `main`, the tests and the benchmarks.
 
-use std::net::TcpListener;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,13 +10,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::client_address::Cidr;
 use crate::config::{Config, DatabaseConfig};
-use crate::db::cluster::{Cluster, ClusterOptions};
+use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
@@ -97,6 +98,9 @@ impl Application {
         for origin in &config.cors_origins {
             check_origin(origin)?;
         }
+        // Before the database, so that a taken address fails at once and creates nothing.
+        let listener = bind(config.listen)?;
+        let address = listener.local_addr()?;
         let (database_url, cluster) = open_database(&config.database).await?;
         let url = database_url.clone();
         tokio::task::spawn_blocking(move || migrations::run(&url)).await??;
@@ -128,9 +132,6 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             readiness: routes::health::Readiness::default(),
         });
-        let listener = TcpListener::bind(config.listen)
-            .with_context(|| format!("could not listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -259,6 +260,25 @@ fn stream_limits(config: &Config, workers: usize) -> Result<(Arc<StreamLimits>, 
     ))
 }
 
+/// Binds the API's address, with an error that says what to do about the usual causes.
+fn bind(address: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(address).map_err(|error| {
+        let cause = match error.kind() {
+            io::ErrorKind::AddrInUse => {
+                "address already in use (is another Parley running?)".to_owned()
+            }
+            io::ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        anyhow!(
+            "could not listen on {address}: {cause}; choose another address with --listen or \
+             PARLEY_LISTEN"
+        )
+    })
+}
+
 /// Runs the migrations, starting and stopping the private cluster if needed.
 pub async fn migrate(config: &DatabaseConfig) -> Result<()> {
     let (url, cluster) = open_database(config).await?;
@@ -274,12 +294,17 @@ async fn open_database(config: &DatabaseConfig) -> Result<(String, Option<Cluste
     if let Some(url) = &config.database_url {
         return Ok((url.clone(), None));
     }
-    let dir = config.data_dir.clone();
+    let chosen = config.data_dir.clone();
     let options = ClusterOptions {
         bin_dir: config.pg_bin_dir.clone(),
         ..ClusterOptions::default()
     };
     let cluster = tokio::task::spawn_blocking(move || -> Result<Cluster> {
+        // A directory the operator named is used or refused, never swapped for another.
+        let dir = match chosen {
+            Some(dir) => dir,
+            None => cluster::default_data_dir()?,
+        };
         let cluster = Cluster::start(&dir, &options)?;
         cluster.ensure_database(DATABASE_NAME)?;
         Ok(cluster)

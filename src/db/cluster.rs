@@ -3,7 +3,8 @@
 //! The cluster lives in `<data-dir>/postgres`, listens only on a unix socket inside that
 //! directory (`listen_addresses=''`), so it never clashes with a system PostgreSQL, and
 //! is stopped when the server stops. PostgreSQL refuses to run as root: when we are root,
-//! `initdb` and `postgres` run as the unprivileged `postgres` (or `nobody`) user.
+//! `initdb` and `postgres` run as the unprivileged `postgres` (or `nobody`) user, and the
+//! default data directory moves under `/var/lib/parley` if that user cannot reach it.
 
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -26,6 +27,11 @@ const CLUSTER_SUBDIR: &str = "postgres";
 const LOG_FILE: &str = "postgres.log";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The data directory when the operator names none, relative to the working directory.
+const DEFAULT_DATA_DIR: &str = "data";
+/// Where the default data directory goes when PostgreSQL's user cannot reach it: kept
+/// across reboots (unlike `/tmp`), writable only by root, and short enough for the socket.
+const FALLBACK_ROOT: &str = "/var/lib/parley";
 
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
@@ -53,22 +59,36 @@ struct Postmaster {
 impl Cluster {
     /// Creates the cluster on first use (`initdb`), starts it, and waits until it accepts
     /// connections. Blocking: call it before the async runtime serves requests.
+    ///
+    /// A start that fails removes the directories it created, unless they now hold a
+    /// cluster, so a failed first run leaves nothing behind.
     pub fn start(data_dir: &Path, options: &ClusterOptions) -> Result<Self> {
         let bin_dir = find_bin_dir(options.bin_dir.as_deref())?;
-        fs::create_dir_all(data_dir).with_context(|| {
-            format!("could not create the data directory {}", data_dir.display())
-        })?;
-        let data_dir = data_dir
-            .canonicalize()
-            .with_context(|| format!("could not resolve {}", data_dir.display()))?;
+        let data_dir = resolve(data_dir)?;
         let run_as = RunAs::for_current_user()?;
-        if let Some(user) = &run_as {
-            user.check_can_reach(&data_dir)?;
+        check_socket_path_length(&data_dir.join(CLUSTER_SUBDIR))?;
+        let created = create_dirs(&data_dir, run_as.as_ref())?;
+        let started = Self::start_in(&bin_dir, &data_dir, run_as.as_ref(), options);
+        if started.is_err()
+            && let Some(top) = created
+        {
+            remove_what_a_failed_start_left(&data_dir, &top);
+        }
+        started
+    }
+
+    fn start_in(
+        bin_dir: &Path,
+        data_dir: &Path,
+        run_as: Option<&RunAs>,
+        options: &ClusterOptions,
+    ) -> Result<Self> {
+        if let Some(user) = run_as {
+            user.check_can_reach(data_dir)?;
         }
         let dir = data_dir.join(CLUSTER_SUBDIR);
-        check_socket_path_length(&dir)?;
         if !dir.join("PG_VERSION").exists() {
-            init_cluster(&bin_dir, &data_dir, &dir, run_as.as_ref(), options)?;
+            init_cluster(bin_dir, data_dir, &dir, run_as, options)?;
         }
         let log_path = data_dir.join(LOG_FILE);
 
@@ -77,13 +97,7 @@ impl Cluster {
                 tracing::info!(%pid, dir = %dir.display(), "using the PostgreSQL cluster another process already runs");
                 None
             }
-            None => Some(spawn_postmaster(
-                &bin_dir,
-                &dir,
-                &log_path,
-                run_as.as_ref(),
-                options,
-            )?),
+            None => Some(spawn_postmaster(bin_dir, &dir, &log_path, run_as, options)?),
         };
         let cluster = Self { dir, postmaster };
         cluster.wait_until_ready(&log_path)?;
@@ -215,24 +229,40 @@ impl RunAs {
 
     /// Every directory above the cluster must be searchable by the unprivileged user.
     fn check_can_reach(&self, dir: &Path) -> Result<()> {
+        if let Some(closed) = self.first_closed_ancestor(dir)? {
+            bail!(
+                "PostgreSQL must run as the unprivileged user `{}` (it refuses root), but that user \
+                 cannot enter {}. Make it searchable (`chmod o+x {}`), choose another --data-dir \
+                 (without one, Parley keeps its cluster under {FALLBACK_ROOT}), or set DATABASE_URL.",
+                self.name,
+                closed.display(),
+                closed.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The first directory on the way to `dir` that this user may not enter. Directories
+    /// that do not exist yet are skipped: root creates them enterable (see `create_dirs`).
+    fn first_closed_ancestor(&self, dir: &Path) -> Result<Option<PathBuf>> {
         for ancestor in dir.ancestors() {
-            let meta = fs::metadata(ancestor)?;
+            let meta = match fs::metadata(ancestor) {
+                Ok(meta) => meta,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("could not read {}", ancestor.display()));
+                }
+            };
             let mode = meta.permissions().mode();
             let searchable = mode & 0o001 != 0
                 || (std::os::unix::fs::MetadataExt::uid(&meta) == self.uid.as_raw()
                     && mode & 0o100 != 0);
             if !searchable {
-                bail!(
-                    "PostgreSQL must run as the unprivileged user `{}` (it refuses root), but that user \
-                     cannot enter {}. Make it searchable (`chmod o+x {}`), choose another --data-dir, \
-                     or set DATABASE_URL.",
-                    self.name,
-                    ancestor.display(),
-                    ancestor.display()
-                );
+                return Ok(Some(ancestor.to_owned()));
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn apply(&self, command: &mut Command) {
@@ -242,6 +272,98 @@ impl RunAs {
     fn own(&self, path: &Path) -> Result<()> {
         chown(path, Some(self.uid.as_raw()), Some(self.gid.as_raw()))
             .with_context(|| format!("could not give {} to user {}", path.display(), self.name))
+    }
+}
+
+/// Where the cluster goes when the operator named no data directory: `./data`, unless we
+/// are root and PostgreSQL's user cannot reach it (a checkout under `/root`, or any `0700`
+/// directory). Then a directory under `/var/lib/parley` named after the absolute path of
+/// `./data` takes its place, so each checkout keeps its own cluster there. Wherever a
+/// cluster already exists wins, so the choice never changes under existing data.
+pub fn default_data_dir() -> Result<PathBuf> {
+    let local = resolve(Path::new(DEFAULT_DATA_DIR))?;
+    let Some(user) = RunAs::for_current_user()? else {
+        return Ok(local);
+    };
+    let fallback = Path::new(FALLBACK_ROOT).join(path_digest(&local));
+    let has_cluster = |dir: &Path| dir.join(CLUSTER_SUBDIR).join("PG_VERSION").exists();
+    if has_cluster(&local) {
+        return Ok(local);
+    }
+    let reason = if has_cluster(&fallback) {
+        "an earlier run created it there".to_owned()
+    } else {
+        match user.first_closed_ancestor(&local)? {
+            None => return Ok(local),
+            Some(closed) => format!(
+                "PostgreSQL runs as `{}`, who cannot enter {}",
+                user.name,
+                closed.display()
+            ),
+        }
+    };
+    tracing::info!(
+        "the private PostgreSQL cluster for {} is in {} ({reason})",
+        local.display(),
+        fallback.display()
+    );
+    Ok(fallback)
+}
+
+/// A stable name for a directory: the first 16 hex digits of the SHA-256 of its path
+/// (`printf %s PATH | sha256sum | cut -c1-16`).
+fn path_digest(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::ffi::OsStrExt;
+    Sha256::digest(path.as_os_str().as_bytes())
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// `dir` as an absolute path with the symlinks of its existing part resolved, so that one
+/// directory has one name (the fallback directory is named after it).
+fn resolve(dir: &Path) -> Result<PathBuf> {
+    let absolute =
+        std::path::absolute(dir).with_context(|| format!("could not resolve {}", dir.display()))?;
+    for ancestor in absolute.ancestors() {
+        if let (Ok(real), Ok(rest)) = (ancestor.canonicalize(), absolute.strip_prefix(ancestor)) {
+            return Ok(if rest.as_os_str().is_empty() {
+                real
+            } else {
+                real.join(rest)
+            });
+        }
+    }
+    Ok(absolute)
+}
+
+/// Creates `dir` and its missing parents, returning the topmost one it created. As root,
+/// they are made enterable by all (`0755`), whatever the umask: PostgreSQL's user must
+/// pass through them, and the cluster inside is `0700`.
+fn create_dirs(dir: &Path, run_as: Option<&RunAs>) -> Result<Option<PathBuf>> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    fs::create_dir_all(dir)
+        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    if run_as.is_some() {
+        for created in &missing {
+            fs::set_permissions(created, fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("could not open up {}", created.display()))?;
+        }
+    }
+    Ok(missing.last().map(|top| top.to_path_buf()))
+}
+
+/// After a failed start: removes a half-made cluster and every directory from `dir` up to
+/// `top` that this run created and that is now empty. A cluster that exists stays, with
+/// its log, whatever the error was.
+fn remove_what_a_failed_start_left(dir: &Path, top: &Path) {
+    let _ = fs::remove_dir_all(dir.join(format!("{CLUSTER_SUBDIR}.initdb")));
+    for created in dir.ancestors() {
+        if fs::remove_dir(created).is_err() || created == top {
+            break;
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use nix::sys::signal::{Signal, kill};
@@ -16,23 +16,31 @@ use crate::helpers::PASSWORD;
 struct Server {
     child: Child,
     address: String,
+    /// What it logged before it listened.
+    log: Vec<String>,
 }
 
-/// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
-/// for the line that says where it listens.
-fn start(dir: &Path, database_url: Option<&str>) -> Server {
+/// `parley`, run in `dir`, with none of the caller's settings.
+fn parley(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     for (name, _) in std::env::vars() {
         if name.starts_with("PARLEY_") || name == "DATABASE_URL" {
             command.env_remove(name);
         }
     }
+    command.current_dir(dir);
+    command
+}
+
+/// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
+/// for the line that says where it listens.
+fn start(dir: &Path, database_url: Option<&str>) -> Server {
+    let mut command = parley(dir);
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }
     let mut child = command
         .args(["--listen", "127.0.0.1:0"])
-        .current_dir(dir)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -40,6 +48,7 @@ fn start(dir: &Path, database_url: Option<&str>) -> Server {
         .expect("run parley");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut log = Vec::new();
     let address = loop {
         let line = lines
             .next()
@@ -48,10 +57,15 @@ fn start(dir: &Path, database_url: Option<&str>) -> Server {
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.trim().to_owned();
         }
+        log.push(line);
     };
     // Keep draining the output so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Server { child, address }
+    Server {
+        child,
+        address,
+        log,
+    }
 }
 
 fn stop(mut server: Server) {
@@ -143,10 +157,8 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
 #[test]
 fn a_missing_postgresql_is_explained() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+    let output = parley(dir.path())
         .args(["--listen", "127.0.0.1:0", "--pg-bin-dir", "/nonexistent"])
-        .env_remove("DATABASE_URL")
-        .current_dir(dir.path())
         .output()
         .expect("run parley");
     assert!(!output.status.success());
@@ -154,6 +166,146 @@ fn a_missing_postgresql_is_explained() {
     assert!(
         stderr.contains("initdb") && stderr.contains("DATABASE_URL"),
         "{stderr}"
+    );
+}
+
+/// A checkout under `/root` (or any `0700` directory) as root: PostgreSQL's user cannot
+/// reach `./data`, so the cluster goes under `/var/lib/parley`, and the log says where.
+#[tokio::test]
+async fn as_root_a_private_directory_needs_no_configuration() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: only root runs PostgreSQL as another user (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+    let server = start(dir.path(), None);
+    let cluster = server
+        .log
+        .iter()
+        .find_map(|line| line.split(" is in ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no line says where the cluster is: {:?}", server.log));
+    let _remove = RemoveOnDrop(cluster.clone());
+    assert!(cluster.starts_with("/var/lib/parley/"), "{cluster:?}");
+    let ready = reqwest::get(format!("{}/readyz", server.address))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), StatusCode::OK);
+    stop(server);
+
+    assert!(cluster.join("postgres/PG_VERSION").exists());
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is left in the directory PostgreSQL cannot use"
+    );
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        // `/var/lib/parley` too, unless another run still has a cluster there.
+        if let Some(parent) = self.0.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// A first run that fails removes the data directory it created: a socket path too long,
+/// or an `initdb` that fails half-way.
+#[test]
+fn a_failed_start_leaves_no_data_directory_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let long = dir.path().join("d".repeat(100)).join("data");
+    let output = parley(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&long)
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("too long"),
+        "{output:?}"
+    );
+    assert!(
+        !dir.path().join("d".repeat(100)).exists(),
+        "{long:?} is left"
+    );
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for program in ["initdb", "postgres"] {
+        let path = bin.join(program);
+        std::fs::write(&path, "#!/bin/sh\necho 'simulated failure' >&2\nexit 1\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let output = parley(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--pg-bin-dir"])
+        .arg(&bin)
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("simulated failure"),
+        "{output:?}"
+    );
+    assert!(!dir.path().join("data").exists(), "./data is left");
+}
+
+/// Another process on the address: one error, on stderr, that says which flag to change.
+#[tokio::test]
+async fn a_taken_address_is_one_error_that_names_the_flag() {
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = parley(dir.path())
+        .args(["--listen", &address, "--database-url", &database_url])
+        .output()
+        .expect("run parley");
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = format!("could not listen on {address}");
+    assert_eq!(
+        stdout.matches(&said).count() + stderr.matches(&said).count(),
+        1,
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("already in use") && stderr.contains("--listen"),
+        "{stderr}"
+    );
+}
+
+/// Settings may follow the subcommand, like `parley migrate --data-dir d`.
+#[tokio::test]
+async fn settings_may_follow_the_subcommand() {
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = parley(dir.path())
+        .args([
+            "migrate",
+            "--data-dir",
+            "unused",
+            "--database-url",
+            &database_url,
+        ])
+        .output()
+        .expect("run parley");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !dir.path().join("unused").exists() && !dir.path().join("data").exists(),
+        "--database-url was not taken: a private cluster was started"
     );
 }
 
@@ -169,7 +321,9 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server { mut child, address } = start(dir.path(), Some(&database_url));
+    let Server {
+        mut child, address, ..
+    } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
     client
         .post(format!("{address}/api/users"))
@@ -273,7 +427,9 @@ async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server { mut child, address } = start(dir.path(), Some(&database_url));
+    let Server {
+        mut child, address, ..
+    } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
     let credentials = json!({"username": "alice", "password": PASSWORD});
     client
