@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./common.sh
-pip install -q --no-build-isolation -e ./parley-client -e .
+pip install -q --no-build-isolation -e .
 if [ ! -x ../../target/debug/parley ]; then
   (cd ../.. && cargo build --bin parley)
 fi

@@ -1,6 +1,6 @@
 // Parley's web front end: the entry point. Plain ES modules, no build step.
 
-import { h, replaceChildren } from './js/dom.js';
+import { h, replaceChildren, messageNodes } from './js/dom.js';
 import { describeError } from './js/api.js';
 import { route, notFound, start, render, flash } from './js/router.js';
 import { refreshUser, onUserChange, logOut } from './js/session.js';
@@ -31,7 +31,7 @@ function renderAccount(user) {
         await render({ focus: true });
       } catch (error) {
         button.disabled = false;
-        flash(`Could not log out. ${describeError(error)}`, 'error');
+        flash(messageNodes(`Could not log out. ${describeError(error)}`), 'error');
         await render();
       }
     });
@@ -53,6 +53,6 @@ try {
   await refreshUser();
 } catch (error) {
   renderAccount(null);
-  flash(`Could not check who is signed in. ${describeError(error)}`, 'error');
+  flash(messageNodes(`Could not check who is signed in. ${describeError(error)}`), 'error');
 }
 await start();

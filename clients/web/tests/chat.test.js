@@ -56,7 +56,7 @@ test('a dropped stream shows "Reconnecting…" and resumes without losing a mess
   const alice = await signedInContext(browser, server.url, 'alice');
   try {
     const page = await openPage(alice, '/chat/ops');
-    await page.getByText('No messages yet.').waitFor();
+    await page.getByText('No messages yet — say hello').waitFor();
     const indicator = page.locator('#connection');
     assert.equal(await indicator.isVisible(), false);
 
@@ -109,6 +109,28 @@ test('after a stream reset (the server\'s data was replaced) the page refetches 
     await page.locator('.message', { hasText: 'old line' }).first().waitFor({ state: 'detached' });
     await page.locator('#connection').waitFor({ state: 'hidden' });
     assert.equal(await page.locator('.message').count(), 1);
+    assert.deepEqual(page.problems(), []);
+  } finally {
+    await alice.close();
+  }
+});
+
+test('an empty room says so in its middle, until the first message arrives', async () => {
+  const alice = await signedInContext(browser, server.url, 'alice', { viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await openPage(alice, '/chat/quiet-corner');
+    const log = page.getByRole('log', { name: 'Messages' });
+    const empty = log.locator('.empty');
+    await waitForText(empty, 'No messages yet — say hello');
+    // Centred in the log, not a line at the bottom of a blank box.
+    const box = await log.boundingBox();
+    const text = await empty.boundingBox();
+    const offset = Math.abs((text.y + text.height / 2) - (box.y + box.height / 2));
+    assert.ok(offset < box.height / 10, `the empty state is ${offset}px from the middle of a ${box.height}px log`);
+
+    await apiCall(server.url, 'POST', '/api/rooms/chat/quiet-corner/messages', { token: bobToken, body: { message: 'hello!' } });
+    await waitForText(log.locator('.message-text'), 'hello!');
+    assert.equal(await empty.isVisible(), false);
     assert.deepEqual(page.problems(), []);
   } finally {
     await alice.close();

@@ -138,7 +138,8 @@ export async function registerUser(baseUrl, username, password = PASSWORD) {
 /**
  * A browser context signed in as `username`: the login goes through the context's own
  * request API, which shares the context's cookie jar, so the page gets the real HttpOnly
- * session cookie.
+ * session cookie. The page's own sign that a session exists (`parley_signed_in`, which the
+ * log-in form sets) is added as well.
  */
 export async function signedInContext(browser, baseUrl, username, options = {}) {
   const context = await browser.newContext({ baseURL: baseUrl, ...options });
@@ -146,24 +147,28 @@ export async function signedInContext(browser, baseUrl, username, options = {}) 
   if (username) {
     const response = await context.request.post('/api/sessions', { data: { username, password: PASSWORD } });
     if (response.status() !== 201) throw new Error(`login as ${username} failed: ${response.status()}`);
+    await context.addCookies([{ name: 'parley_signed_in', value: '1', url: baseUrl, sameSite: 'Strict' }]);
   }
   return context;
 }
 
 /**
  * Opens a page that records JavaScript errors, console errors (CSP violations appear
- * there) and dialogs. `problems()` lists them; a test expects none.
+ * there) and dialogs. `problems()` lists them; a test expects none. `consoleErrors()`
+ * lists every console error, failed requests included.
  */
 export async function openPage(context, pagePath) {
   const page = await context.newPage();
   const problems = [];
+  const consoleErrors = [];
   const dialogs = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const text = message.text();
-    // A 401 from GET /api/users/me (signed out) or an expected 4xx is logged by Chromium
-    // as "Failed to load resource"; that is the network, not the page's code.
+    consoleErrors.push(text);
+    // Chromium logs every 4xx answer as "Failed to load resource", also the ones a test
+    // provokes on purpose (a 422, a 412); that is the network, not the page's code.
     if (text.startsWith('Failed to load resource')) return;
     problems.push(`console error: ${text}`);
   });
@@ -172,6 +177,7 @@ export async function openPage(context, pagePath) {
     dialog.dismiss().catch(() => {});
   });
   page.problems = () => problems;
+  page.consoleErrors = () => consoleErrors;
   page.dialogs = () => dialogs;
   if (pagePath) await goto(page, pagePath);
   return page;

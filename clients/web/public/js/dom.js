@@ -41,6 +41,23 @@ export function replaceChildren(el, ...children) {
   return append(el, ...children);
 }
 
+/**
+ * The API's messages quote literal characters in backticks, as Markdown does ("digits,
+ * `_`, `.` and `-`"). A person should see the characters, not the backticks: each quoted
+ * part becomes a `<code>` element (as text, like everything else). Returns nodes for
+ * `h` and `append`; a lone backtick stays as it is.
+ */
+export function messageNodes(text) {
+  return String(text ?? '').split(/`([^`\n]+)`/)
+    .map((part, i) => (i % 2 === 1 ? h('code', { text: part }) : part))
+    .filter((part) => part !== '');
+}
+
+/** Sets the content of `el` to an API message or an error sentence (see messageNodes). */
+export function setMessage(el, text) {
+  return replaceChildren(el, messageNodes(text));
+}
+
 let idCounter = 0;
 /** A document-unique id, for `for`, `aria-describedby` and `aria-labelledby`. */
 export function uid(prefix = 'id') {

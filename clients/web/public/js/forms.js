@@ -1,6 +1,6 @@
 // Form fields with labels, hints and per-field errors taken from a problem's `errors`.
 
-import { h, uid } from './dom.js';
+import { h, uid, setMessage } from './dom.js';
 import { ApiError, describeError } from './api.js';
 
 /**
@@ -37,7 +37,7 @@ function setFieldError(parts, message) {
   const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean)
     .filter((id) => id !== error.id);
   if (message) {
-    error.textContent = message;
+    setMessage(error, message);
     error.hidden = false;
     control.setAttribute('aria-invalid', 'true');
     described.push(error.id);
@@ -81,14 +81,14 @@ export function showError(form, error, { fieldFor, generalText } = {}) {
   const errors = error instanceof ApiError ? [...error.fieldErrors] : [];
   const mapped = fieldFor?.(error);
   if (mapped) errors.push({ field: mapped, message: error.detail });
+  const byField = new Map();
   for (const { field: name, message } of errors) {
+    if (!fieldParts(form, name)) unplaced.push(`${name}: ${message}`);
+    else byField.set(name, [...(byField.get(name) ?? []), message]);
+  }
+  for (const [name, messages] of byField) {
     const parts = fieldParts(form, name);
-    if (!parts) {
-      unplaced.push(`${name}: ${message}`);
-      continue;
-    }
-    const previous = parts.error.hidden ? '' : `${parts.error.textContent}; `;
-    setFieldError(parts, previous + message);
+    setFieldError(parts, messages.join('; '));
     first ??= parts.control;
   }
   if (general) {
@@ -96,7 +96,7 @@ export function showError(form, error, { fieldFor, generalText } = {}) {
     if (unplaced.length) text = `Please fix: ${unplaced.join('; ')}.`;
     else if (!errors.length) text = generalText ?? describeError(error);
     else text = errors.length === 1 ? 'Please correct the field marked above.' : 'Please correct the fields marked above.';
-    general.textContent = text;
+    setMessage(general, text);
     general.hidden = false;
   }
   (first ?? general)?.focus?.();

@@ -2,7 +2,7 @@
 // Oldest at the top, newest at the bottom, older pages on demand; post, edit your own,
 // delete your own (or, with `canDelete`, others' too). Every text goes in as text.
 
-import { h, uid, timeElement, replaceChildren, compareTimes } from './dom.js';
+import { h, uid, timeElement, replaceChildren, compareTimes, setMessage } from './dom.js';
 import { api, paths, ApiError, describeError, isAbort } from './api.js';
 import { field, formError, showError, clearErrors, busy } from './forms.js';
 import { currentUser, sessionEnded } from './session.js';
@@ -27,7 +27,12 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
 
   const plural = `${noun}s`;
   const list = h('ol', { class: 'message-list' });
-  const empty = h('p', { class: 'empty', text: `No ${plural} yet.` });
+  // An empty chat room is most of the screen: it says what to do, in its middle.
+  const empty = chat
+    ? h('div', { class: 'empty empty-chat' },
+      h('p', { class: 'empty-title', text: 'No messages yet — say hello' }),
+      h('p', { text: 'Everyone in this room sees each message the moment it is sent.' }))
+    : h('p', { class: 'empty', text: `No ${plural} yet.` });
   const olderButton = h('button', {
     type: 'button', class: 'button-secondary load-older', hidden: true,
     onclick: () => loadOlder(),
@@ -58,6 +63,7 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
 
   function updateEmpty() {
     empty.hidden = records.size > 0;
+    log.classList.toggle('is-empty', records.size === 0);
   }
 
   function metaChildren(message) {
@@ -197,7 +203,7 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
       if (chat) log.scrollTop = log.scrollHeight - before;
     } catch (error) {
       if (isAbort(error)) return;
-      olderError.textContent = describeError(error);
+      setMessage(olderError, describeError(error));
       olderError.hidden = false;
     } finally {
       olderButton.disabled = false;
@@ -358,7 +364,7 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
           return;
         }
         if (err instanceof ApiError && err.status === 401) sessionEnded();
-        error.textContent = describeError(err);
+        setMessage(error, describeError(err));
         error.hidden = false;
         yes.disabled = false;
       }

@@ -2,7 +2,7 @@
 // module picks the view for `location.pathname`, and turns same-origin link clicks into
 // history navigation so that pages switch without a reload.
 
-import { h, replaceChildren } from './dom.js';
+import { h, replaceChildren, messageNodes } from './dom.js';
 import { describeError, isAbort } from './api.js';
 
 const routes = [];
@@ -49,7 +49,10 @@ function match(pathname) {
   return { view: fallbackView, params: {} };
 }
 
-/** Shows a short message at the top of the next page (or this one, if none follows). */
+/**
+ * Shows a short message at the top of the next page (or this one, if none follows): a
+ * string, shown as text, or nodes (such as `messageNodes` of an API message).
+ */
 export function flash(text, kind = 'info') {
   pendingFlash = { text, kind };
 }
@@ -63,7 +66,7 @@ function showFlash() {
   const { text, kind } = pendingFlash;
   pendingFlash = null;
   const box = h('div', { class: `flash flash-${kind}` },
-    h('p', { text }),
+    h('p', {}, text),
     h('button', {
       type: 'button', class: 'button-quiet', 'aria-label': 'Dismiss message',
       onclick: () => box.remove(),
@@ -100,7 +103,7 @@ export async function render({ focus = false } = {}) {
     document.title = 'Error · Parley';
     replaceChildren(root,
       h('h1', { tabindex: '-1', text: 'This page could not be shown' }),
-      h('p', { class: 'form-error', role: 'alert', text: describeError(error) }),
+      h('p', { class: 'form-error', role: 'alert' }, messageNodes(describeError(error))),
       h('p', {}, h('button', { type: 'button', onclick: () => render({ focus: true }) }, 'Try again')));
   }
   if (controller.signal.aborted) return;

@@ -1,7 +1,7 @@
 // The notes home page: every note (title, author, last update), live; and a form to
 // write a new one.
 
-import { h, replaceChildren, timeElement, setTime, notePath, compareTimes } from '../dom.js';
+import { h, replaceChildren, timeElement, setTime, notePath, compareTimes, setMessage } from '../dom.js';
 import { api, paths, ApiError, describeError, isAbort } from '../api.js';
 import { field, formError, showError, clearErrors, busy } from '../forms.js';
 import { LiveStream } from '../live.js';
@@ -21,6 +21,19 @@ function flashItem(item) {
   // Restart the highlight animation (reading offsetWidth forces a style flush).
   void item.offsetWidth;
   item.classList.add('is-fresh');
+}
+
+/** What Parley is, for a visitor who is not signed in. */
+function intro() {
+  return h('section', { class: 'intro', 'aria-label': 'About Parley' },
+    h('p', { class: 'intro-lead' }, h('strong', { text: 'Parley' }),
+      ' is shared notes, with comments, and chat rooms, all live.'),
+    h('p', { text: 'What anyone writes, edits or deletes shows up on every open page at once, in the order it happened. '
+      + 'A page that loses its connection catches up on everything it missed.' }),
+    h('p', { class: 'intro-actions' },
+      h('a', { href: '/signup?next=%2F', class: 'button-primary' }, 'Sign up'),
+      h('a', { href: '/login?next=%2F', class: 'button-secondary' }, 'Log in'),
+      h('span', { class: 'muted', text: 'Reading needs no account; writing does.' })));
 }
 
 function newNoteForm(signal) {
@@ -176,7 +189,7 @@ export async function homeView({ root, signal }) {
       showPage(data, { replace: false });
     } catch (error) {
       if (isAbort(error)) return;
-      moreError.textContent = describeError(error);
+      setMessage(moreError, describeError(error));
       moreError.hidden = false;
     } finally {
       more.disabled = false;
@@ -194,6 +207,7 @@ export async function homeView({ root, signal }) {
         h('a', { href: '/signup?next=%2F' }, 'sign up'), ' to write a note.'));
 
   replaceChildren(root,
+    user ? null : intro(),
     h('div', { class: 'home-grid' },
       h('section', { class: 'notes-panel', 'aria-labelledby': 'notes-heading' },
         h('div', { class: 'section-head' },

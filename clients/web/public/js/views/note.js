@@ -1,7 +1,7 @@
 // /notes/<key>: one note, live; its author can edit it (If-Match) and delete it; comments
 // below, live. When the note is deleted, by anyone, the page goes back home.
 
-import { h, replaceChildren, timeElement, setTime } from '../dom.js';
+import { h, replaceChildren, timeElement, setTime, setMessage } from '../dom.js';
 import { api, paths, ApiError, describeError, isAbort } from '../api.js';
 import { field, formError, showError, clearErrors, busy } from '../forms.js';
 import { LiveStream } from '../live.js';
@@ -65,7 +65,7 @@ export async function noteView({ root, params, signal }) {
   // Status lines ("saved", "just updated") fade out after a while.
   let statusTimer = null;
   function setStatus(text) {
-    liveStatus.textContent = text;
+    setMessage(liveStatus, text);
     clearTimeout(statusTimer);
     statusTimer = setTimeout(() => { liveStatus.textContent = ''; }, 12_000);
   }
@@ -261,7 +261,7 @@ export async function noteView({ root, params, signal }) {
           return;
         }
         if (err instanceof ApiError && err.status === 401) sessionEnded();
-        error.textContent = describeError(err);
+        setMessage(error, describeError(err));
         error.hidden = false;
         yes.disabled = false;
         return;
