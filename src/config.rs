@@ -1,6 +1,7 @@
 //! Every setting the server reads, from flags or the environment, in one typed struct.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,6 +73,20 @@ pub struct Config {
     /// reverse proxy every client has the proxy's address: leave it at 0 there.
     #[arg(long, env = "PARLEY_MAX_STREAMS_PER_ADDRESS", default_value_t = 0)]
     pub max_streams_per_address: usize,
+
+    /// Password checks (logins) that may wait or run at once, and separately
+    /// registrations; the next one gets 503 with Retry-After at once. Defends memory and
+    /// latency against floods of logins or registrations: each hash takes tens of
+    /// milliseconds of a core and 19 MiB, at most one per core runs at a time, so a
+    /// request waits at most about depth / cores hashes. Default: 8 per core.
+    #[arg(long, env = "PARLEY_HASH_QUEUE")]
+    pub hash_queue: Option<NonZeroUsize>,
+
+    /// Registrations one client address may make in a burst, then one every 60 s / N
+    /// (0: no limit). Defends CPU (each registration is a password hash) and storage
+    /// against one host creating accounts at will. Default: 5.
+    #[arg(long, env = "PARLEY_REGISTRATIONS_PER_MINUTE", default_value_t = 5)]
+    pub registrations_per_minute: u32,
 
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]

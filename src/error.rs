@@ -78,6 +78,9 @@ pub enum ApiError {
     ShuttingDown,
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after: u64 },
+    /// The server is too busy for this request right now (a bounded queue is full).
+    #[error("{detail}")]
+    Overloaded { detail: String, retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -104,7 +107,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::RequestTimeout(_) => "request-timeout",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::Unavailable(_) | Self::ShuttingDown => "unavailable",
+            Self::Unavailable(_) | Self::ShuttingDown | Self::Overloaded { .. } => "unavailable",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Internal(_) => "internal",
         }
@@ -123,7 +126,9 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::RequestTimeout(_) => "Request timeout",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::Unavailable(_) | Self::ShuttingDown => "Service unavailable",
+            Self::Unavailable(_) | Self::ShuttingDown | Self::Overloaded { .. } => {
+                "Service unavailable"
+            }
             Self::TooManyRequests { .. } => "Too many requests",
             Self::Internal(_) => "Internal server error",
         }
@@ -157,7 +162,9 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ShuttingDown | Self::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -175,7 +182,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::TooManyRequests { retry_after, .. } => {
+            Self::TooManyRequests { retry_after, .. } | Self::Overloaded { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             Self::MethodNotAllowed { allow, .. } => {

@@ -13,12 +13,13 @@ use anyhow::{Context, Result, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{Hashing, KnownDevices};
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::rate_limit::{LoginLimiter, StreamLimiter};
+use crate::rate_limit::{LoginLimiter, RegistrationLimiter, StreamLimiter};
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
@@ -31,9 +32,13 @@ pub struct AppState {
     pub session_ttl: Duration,
     pub secure_cookies: bool,
     pub sse_keep_alive: Duration,
-    pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
     pub streams_per_address: StreamLimiter,
+    /// Login attempts counted before their hash runs; see `rate_limit`.
+    pub login_limiter: LoginLimiter,
+    pub known_devices: KnownDevices,
+    pub hashing: Hashing,
+    pub registrations: RegistrationLimiter,
 }
 
 pub struct Application {
@@ -95,9 +100,12 @@ impl Application {
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
-            login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            login_limiter: LoginLimiter::default(),
+            known_devices: KnownDevices::new(config.secure_cookies)?,
+            hashing: Hashing::new(config.hash_queue),
+            registrations: RegistrationLimiter::new(config.registrations_per_minute),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
