@@ -56,7 +56,8 @@ pub async fn create_session(
         })?;
     let failed = |attempt: Attempt<'_>| {
         attempt.failed();
-        tracing::info!(username = %attempted, ?address, "failed login");
+        // Debug formatting escapes control characters, so a username cannot forge lines.
+        tracing::info!(username = ?attempted, ?address, "failed login");
         ApiError::Unauthorized(WRONG_CREDENTIALS)
     };
     // A malformed username or password cannot belong to anyone: answer as for a wrong one.
@@ -101,7 +102,7 @@ pub async fn create_session(
             Ok(())
         })
         .await?;
-    tracing::info!(username = %user.username, "signed in");
+    tracing::info!(username = ?user.username, "signed in");
     Ok(HttpResponse::Created()
         .cookie(auth::session_cookie(&token, ttl, state.secure_cookies))
         .cookie(state.known_devices.cookie(&user.username))

@@ -56,7 +56,7 @@ pub async fn create_user(
             )?)
         })
         .await?;
-    tracing::info!(username = %user.username, "user registered");
+    tracing::info!(username = ?user.username, "user registered");
     Ok(HttpResponse::Created().json(User {
         username: user.username,
         created_at: user.created_at,

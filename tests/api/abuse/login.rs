@@ -1,9 +1,14 @@
 //! Password guessing, lockouts, the hashing queue and registrations.
 
+use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use parley::rate_limit::{PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -293,4 +298,107 @@ async fn a_full_hashing_queue_answers_503_at_once_and_logins_still_get_in() {
         60,
         "{statuses:?}"
     );
+}
+
+/// The real binary, on a fresh database, with its log captured line by line (raw bytes).
+struct Logged {
+    pid: Pid,
+    child: std::process::Child,
+    address: String,
+    lines: mpsc::Receiver<Vec<u8>>,
+}
+
+fn start_logged() -> Logged {
+    let (database_url, _name) = crate::helpers::fresh_database();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("PARLEY_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run parley");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n') {
+            let Ok(line) = line else { return };
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let address = loop {
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .expect("parley exited before it listened");
+        let line = String::from_utf8_lossy(&line).into_owned();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    Logged {
+        pid: Pid::from_raw(i32::try_from(child.id()).expect("pid")),
+        child,
+        address,
+        lines,
+    }
+}
+
+#[tokio::test]
+async fn a_username_cannot_forge_log_lines() {
+    let mut server = tokio::task::spawn_blocking(start_logged)
+        .await
+        .expect("start");
+    let forged = "FORGED INFO parley: signed in username=admin";
+    let username = format!("mallory\n{forged}\x1b[31m\r\n{forged}");
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/sessions", server.address))
+        .json(&json!({"username": username, "password": "not the password"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let mut log = Vec::new();
+    let lines = server.lines;
+    let lines = tokio::task::spawn_blocking(move || {
+        loop {
+            let line = lines
+                .recv_timeout(PATIENCE)
+                .expect("the failed login is logged");
+            let done = String::from_utf8_lossy(&line).contains("failed login");
+            log.push(line);
+            if done {
+                return (lines, log);
+            }
+        }
+    });
+    let (lines, mut log) = lines.await.expect("log");
+    kill(server.pid, Signal::SIGTERM).expect("SIGTERM");
+    let status = tokio::task::spawn_blocking(move || {
+        // Everything the server wrote until it exited.
+        log.extend(lines.iter());
+        (server.child.wait().expect("wait for parley"), log)
+    });
+    let (status, log) = status.await.expect("exit");
+    assert!(status.success(), "parley exited with {status}");
+
+    assert!(
+        !log.iter().flatten().any(|&byte| byte == 0x1b),
+        "a raw ESC reached the log"
+    );
+    for line in &log {
+        let line = String::from_utf8_lossy(line);
+        assert!(
+            !line.trim_start_matches('\r').starts_with("FORGED"),
+            "a forged line: {line:?}"
+        );
+    }
 }
