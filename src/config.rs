@@ -84,7 +84,7 @@ pub struct Config {
 
     /// Registrations one client address may make in a burst, then one every 60 s / N
     /// (0: no limit). Defends CPU (each registration is a password hash) and storage
-    /// against one host creating accounts at will. Default: 5.
+    /// against one host creating accounts at will. IPv6 addresses count by their /64.
     #[arg(long, env = "PARLEY_REGISTRATIONS_PER_MINUTE", default_value_t = 5)]
     pub registrations_per_minute: u32,
 
