@@ -2,7 +2,7 @@
 //! extractor that turns a bearer token or the session cookie into the current user.
 
 use std::num::NonZeroUsize;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
@@ -23,35 +23,98 @@ use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "parley_session";
 
-/// argon2id is deliberately slow (tens of milliseconds of CPU) and holds 19 MiB while it
-/// runs. More hashes at once than there are cores finish no sooner, but each holds its
-/// memory: a burst of logins would otherwise take 19 MiB per request in flight.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
-});
-
-/// Runs `work` on the blocking pool, at most one per core at a time.
-async fn hashing<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let permit = HASHING
-        .acquire()
-        .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("hashing: {error}")))?;
-    // The permit goes with the work, so a client that gives up does not free its place
-    // while its hash still runs.
-    web::block(move || {
-        let _permit = permit;
-        work()
-    })
-    .await
-    .map_err(ApiError::from)
+/// Which budget of the hashing queue a hash waits in: logins and registrations wait
+/// separately, so a burst of registrations cannot fill the queue that logins need.
+#[derive(Debug, Clone, Copy)]
+pub enum HashFor {
+    Login,
+    Registration,
 }
 
-pub async fn hash_password(password: Password) -> Result<String, ApiError> {
-    hashing(move || hash(password.expose().as_bytes()))
+/// The password-hashing queue. argon2id is deliberately slow (tens of milliseconds of
+/// CPU) and holds 19 MiB while it runs: more hashes at once than there are cores finish
+/// no sooner, but each holds its memory. So at most one hash runs per core, and at most
+/// `depth` requests of each kind may wait or run; the next one gets 503 at once instead
+/// of waiting behind a queue that only grows.
+pub struct Hashing {
+    running: Arc<Semaphore>,
+    logins: Semaphore,
+    registrations: Semaphore,
+}
+
+/// Requests of each kind that may wait or run, per core, by default.
+pub const HASH_QUEUE_PER_CORE: usize = 8;
+
+impl Hashing {
+    /// `depth`: requests of each kind that may wait or run at once (default
+    /// [`HASH_QUEUE_PER_CORE`] per core).
+    pub fn new(depth: Option<NonZeroUsize>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let depth = depth.map_or(cores * HASH_QUEUE_PER_CORE, NonZeroUsize::get);
+        Self {
+            running: Arc::new(Semaphore::new(cores)),
+            logins: Semaphore::new(depth),
+            registrations: Semaphore::new(depth),
+        }
+    }
+
+    /// Runs `work` on the blocking pool, at most one per core at a time; 503 when this
+    /// kind's queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        purpose: HashFor,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let queue = match purpose {
+            HashFor::Login => &self.logins,
+            HashFor::Registration => &self.registrations,
+        };
+        let _queued = queue.try_acquire().map_err(|_| ApiError::Overloaded {
+            detail: "too many passwords are being checked; try again in a second".to_owned(),
+            retry_after: 1,
+        })?;
+        let permit = Arc::clone(&self.running)
+            .acquire_owned()
+            .await
+            .map_err(|error| ApiError::Internal(anyhow::anyhow!("hashing: {error}")))?;
+        // The permit goes with the work, so a client that gives up does not free its place
+        // while its hash still runs.
+        web::block(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub async fn hash_password(&self, password: Password) -> Result<String, ApiError> {
+        self.run(HashFor::Registration, move || {
+            hash(password.expose().as_bytes())
+        })
         .await?
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("could not hash a password: {error}")))
+    }
+
+    /// Checks `password` against `stored`, or against a dummy hash when the user does not
+    /// exist, so that response times do not reveal which usernames are registered.
+    pub async fn verify_password(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, ApiError> {
+        self.run(HashFor::Login, move || {
+            let stored = stored.as_deref().unwrap_or(&DUMMY_HASH);
+            let matches = PasswordHash::new(stored)
+                .map(|hash| {
+                    Argon2::default()
+                        .verify_password(password.expose().as_bytes(), &hash)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            matches && stored != DUMMY_HASH.as_str()
+        })
+        .await
+    }
 }
 
 fn hash(password: &[u8]) -> anyhow::Result<String> {
@@ -62,23 +125,6 @@ fn hash(password: &[u8]) -> anyhow::Result<String> {
         .hash_password(password, &salt)
         .map_err(|error| anyhow::anyhow!("{error}"))?;
     Ok(hash.to_string())
-}
-
-/// Checks `password` against `stored`, or against a dummy hash when the user does not
-/// exist, so that response times do not reveal which usernames are registered.
-pub async fn verify_password(password: Password, stored: Option<String>) -> Result<bool, ApiError> {
-    hashing(move || {
-        let stored = stored.as_deref().unwrap_or(&DUMMY_HASH);
-        let matches = PasswordHash::new(stored)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.expose().as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        matches && stored != DUMMY_HASH.as_str()
-    })
-    .await
 }
 
 static DUMMY_HASH: LazyLock<String> =
@@ -115,6 +161,104 @@ pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
     let mut cookie = session_cookie("", std::time::Duration::ZERO, secure);
     cookie.make_removal();
     cookie
+}
+
+pub const DEVICE_COOKIE: &str = "parley_device";
+/// How long a known-device cookie vouches for its client.
+const DEVICE_TTL: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 60 * 60);
+
+/// Known-device cookies: set on a successful login, they let a client that has signed in
+/// to an account before keep trying to log in to it while strangers are refused (see
+/// `rate_limit`). A cookie names the account (lowercased) and when it was issued, signed
+/// with HMAC-SHA-256 under a key that lives only in this process: restarting the server
+/// or reaching another instance makes it unknown again, which costs the owner nothing
+/// unless the account is under attack at that moment.
+pub struct KnownDevices {
+    key: [u8; 32],
+    secure: bool,
+}
+
+impl KnownDevices {
+    pub fn new(secure: bool) -> anyhow::Result<Self> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+        Ok(Self { key, secure })
+    }
+
+    fn signature(&self, account: &str, issued: u64) -> [u8; 32] {
+        hmac_sha256(&self.key, format!("{account}\0{issued}").as_bytes())
+    }
+
+    /// The cookie that marks this client as one that has signed in to `username`.
+    pub fn cookie(&self, username: &str) -> Cookie<'static> {
+        let account = username.to_lowercase();
+        let issued = unix_now();
+        let value = format!(
+            "{}.{issued}.{}",
+            URL_SAFE_NO_PAD.encode(&account),
+            URL_SAFE_NO_PAD.encode(self.signature(&account, issued))
+        );
+        let max_age = CookieDuration::seconds(i64::try_from(DEVICE_TTL.as_secs()).unwrap_or(0));
+        Cookie::build(DEVICE_COOKIE, value)
+            .path("/api/sessions")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(self.secure)
+            .max_age(max_age)
+            .finish()
+    }
+
+    /// Whether `req` shows a valid, unexpired known-device cookie for `username`.
+    pub fn knows(&self, req: &HttpRequest, username: &str) -> bool {
+        req.cookie(DEVICE_COOKIE)
+            .is_some_and(|cookie| self.vouches(cookie.value(), &username.to_lowercase()))
+    }
+
+    fn vouches(&self, value: &str, account: &str) -> bool {
+        let mut parts = value.splitn(3, '.');
+        let (Some(named), Some(issued), Some(signature)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let Ok(issued) = issued.parse::<u64>() else {
+            return false;
+        };
+        let fresh = unix_now().saturating_sub(issued) < DEVICE_TTL.as_secs();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+        fresh
+            && URL_SAFE_NO_PAD.decode(named).ok().as_deref() == Some(account.as_bytes())
+            && constant_time_eq(&signature, &self.signature(account, issued))
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// HMAC (RFC 2104) over SHA-256, for a key of at most one block.
+fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut inner_pad = [0x36u8; 64];
+    let mut outer_pad = [0x5cu8; 64];
+    for (i, byte) in key.iter().enumerate() {
+        inner_pad[i] ^= byte;
+        outer_pad[i] ^= byte;
+    }
+    let inner = Sha256::new()
+        .chain_update(inner_pad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The token a request carries: `Authorization: Bearer` first, then the cookie.
@@ -200,23 +344,55 @@ mod tests {
 
     #[actix_web::test]
     async fn passwords_verify_only_against_their_own_hash() {
+        let hashing = Hashing::new(None);
         let parse = |p: &str| Password::parse("password", p.to_owned()).expect("valid");
-        let stored = hash_password(parse("correct horse")).await.expect("hash");
+        let stored = hashing
+            .hash_password(parse("correct horse"))
+            .await
+            .expect("hash");
         assert!(stored.starts_with("$argon2id$"));
         assert!(
-            verify_password(parse("correct horse"), Some(stored.clone()))
+            hashing
+                .verify_password(parse("correct horse"), Some(stored.clone()))
                 .await
                 .expect("verify")
         );
         assert!(
-            !verify_password(parse("wrong horse!"), Some(stored))
+            !hashing
+                .verify_password(parse("wrong horse!"), Some(stored))
                 .await
                 .expect("verify")
         );
         assert!(
-            !verify_password(parse("not a real password"), None)
+            !hashing
+                .verify_password(parse("not a real password"), None)
                 .await
                 .expect("verify")
         );
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2 of RFC 4231, its 4-byte key padded with zeros as HMAC itself pads it.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac_sha256(&key, b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn known_device_cookies_vouch_only_for_their_account_and_key() {
+        let devices = KnownDevices::new(false).expect("key");
+        let cookie = devices.cookie("Alice");
+        assert!(devices.vouches(cookie.value(), "alice"));
+        assert!(!devices.vouches(cookie.value(), "bob"));
+        let other = KnownDevices::new(false).expect("key");
+        assert!(!other.vouches(cookie.value(), "alice"));
+        assert!(!devices.vouches("YWxpY2U.0.AAAA", "alice"));
+        assert!(!devices.vouches("garbage", "alice"));
     }
 }

@@ -1,6 +1,7 @@
 //! Every setting the server reads, from flags or the environment, in one typed struct.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -110,6 +111,25 @@ pub struct Config {
         value_name = "CIDR"
     )]
     pub trusted_proxies: Vec<Cidr>,
+
+    /// Password checks (logins) that may wait or run at once, and separately
+    /// registrations; the next one gets 503 with Retry-After at once. Defends memory and
+    /// latency against floods of logins or registrations: each hash takes tens of
+    /// milliseconds of a core and 19 MiB, at most one per core runs at a time, so a
+    /// request waits at most about depth / cores hashes. Default: 8 per core.
+    #[arg(global = true, long, env = "PARLEY_HASH_QUEUE")]
+    pub hash_queue: Option<NonZeroUsize>,
+
+    /// Registrations one client address may make in a burst, then one every 60 s / N
+    /// (0: no limit). Defends CPU (each registration is a password hash) and storage
+    /// against one host creating accounts at will. IPv6 addresses count by their /64.
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_REGISTRATIONS_PER_MINUTE",
+        default_value_t = 5
+    )]
+    pub registrations_per_minute: u32,
 
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(global = true, long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]

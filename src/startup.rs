@@ -14,13 +14,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{Hashing, KnownDevices};
 use crate::client_address::Cidr;
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
-use crate::rate_limit::LoginLimiter;
+use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
 use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes};
 
@@ -34,13 +35,17 @@ pub struct AppState {
     pub session_ttl: Duration,
     pub secure_cookies: bool,
     pub sse_keep_alive: Duration,
-    pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
     pub streams: Arc<StreamLimits>,
     /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
     pub trusted_proxies: Vec<Cidr>,
     /// The one `/readyz` database ping in flight, which concurrent probes share.
     pub readiness: routes::health::Readiness,
+    /// Login attempts counted before their hash runs; see `rate_limit`.
+    pub login_limiter: LoginLimiter,
+    pub known_devices: KnownDevices,
+    pub hashing: Hashing,
+    pub registrations: RegistrationLimiter,
 }
 
 pub struct Application {
@@ -126,11 +131,14 @@ impl Application {
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
-            login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
             streams: Arc::clone(&streams),
             trusted_proxies: config.trusted_proxies.clone(),
             readiness: routes::health::Readiness::default(),
+            login_limiter: LoginLimiter::default(),
+            known_devices: KnownDevices::new(config.secure_cookies)?,
+            hashing: Hashing::new(config.hash_queue),
+            registrations: RegistrationLimiter::new(config.registrations_per_minute),
         });
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();

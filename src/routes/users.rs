@@ -1,6 +1,6 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::{self, SessionToken};
+use crate::auth::SessionToken;
 use crate::db::users::{self, NewUser};
 use crate::domain::{Checker, Password, Username};
 use crate::error::{ApiError, Problem};
@@ -19,16 +19,31 @@ use crate::startup::AppState;
     (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many registrations from this address (`--registrations-per-minute`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+        headers(("Retry-After" = String, description = "Seconds to wait"))),
+    (status = 503, description = "Too many registrations are queued for password hashing (`--hash-queue`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+        headers(("Retry-After" = String, description = "Seconds to wait"))),
 ))]
 pub async fn create_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Json(body): Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let mut checker = Checker::default();
     let username = checker.check(Username::parse("username", body.username));
     let password = checker.check(Password::parse("password", body.password));
     let (username, password) = checker.finish(username.zip(password))?;
-    let password_hash = auth::hash_password(password).await?;
+    let address = crate::client_address::client_address(&req);
+    state.registrations.admit(address).map_err(|wait| {
+        let retry_after = wait.as_secs().max(1);
+        ApiError::TooManyRequests {
+            detail: format!(
+                "too many registrations from this address; try again in {retry_after} seconds"
+            ),
+            retry_after,
+        }
+    })?;
+    let password_hash = state.hashing.hash_password(password).await?;
     let user = state
         .db
         .run(move |conn| {
@@ -41,7 +56,7 @@ pub async fn create_user(
             )?)
         })
         .await?;
-    tracing::info!(username = %user.username, "user registered");
+    tracing::info!(username = ?user.username, "user registered");
     Ok(HttpResponse::Created().json(User {
         username: user.username,
         created_at: user.created_at,

@@ -251,7 +251,7 @@ async fn repeated_failed_logins_are_slowed_down() {
     app.register("victim").await;
     app.register("bystander").await;
     let wrong = json!({"username": "victim", "password": "not the password"});
-    for _ in 0..parley::rate_limit::PER_USERNAME {
+    for _ in 0..parley::rate_limit::PER_ACCOUNT_AND_ADDRESS {
         let response = app
             .send_json(Method::POST, "/api/sessions", None, &wrong)
             .await;
