@@ -35,7 +35,8 @@ export class TestServer {
       // Tests run as root, and the server runs PostgreSQL as `postgres`, which must enter it.
       fs.chmodSync(dataDir, 0o755);
     }
-    const child = spawn(binary, ["--listen", listen, "--data-dir", dataDir], {
+    // Every test signs up its own users from one address: no sign-up limit here.
+    const child = spawn(binary, ["--listen", listen, "--data-dir", dataDir, "--registrations-per-minute", "0"], {
       cwd: dataDir,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info,actix_server=warn" },

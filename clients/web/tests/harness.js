@@ -42,7 +42,8 @@ export function makeDataDir() {
  */
 export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true } = {}) {
   ensureServerBinary();
-  const child = spawn(SERVER_BINARY, ['--listen', listen, '--data-dir', dataDir], {
+  // Every test signs up its own users from one address: no sign-up limit here.
+  const child = spawn(SERVER_BINARY, ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0'], {
     cwd: REPO_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn' },
