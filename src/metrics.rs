@@ -39,6 +39,7 @@ pub struct Metrics {
     pub subscribers: Gauge,
     pub pool_connections: Gauge,
     pub pool_idle_connections: Gauge,
+    pub replay_bytes: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -104,6 +105,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Idle database connections in the pool",
         pool_idle_connections.clone(),
     );
+    let replay_bytes = Gauge::default();
+    registry.register(
+        "replay_bytes",
+        "Bytes of event data read from the log for catch-ups and not yet taken by their sockets",
+        replay_bytes.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -116,6 +123,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         subscribers,
         pool_connections,
         pool_idle_connections,
+        replay_bytes,
     }
 });
 

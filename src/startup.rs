@@ -18,6 +18,7 @@ use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
+use crate::events::stream::ReplayBudget;
 use crate::rate_limit::{LoginLimiter, StreamLimiter};
 use crate::{extract, metrics, openapi, routes};
 
@@ -34,6 +35,7 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub body_timeout: Duration,
     pub streams_per_address: StreamLimiter,
+    pub replay: ReplayBudget,
 }
 
 pub struct Application {
@@ -98,6 +100,11 @@ impl Application {
             login_limiter: LoginLimiter::default(),
             body_timeout: config.body_timeout,
             streams_per_address: StreamLimiter::new(config.max_streams_per_address),
+            replay: ReplayBudget::new(
+                config.replay_page_bytes,
+                config.replay_memory,
+                config.replay_stall_timeout,
+            ),
         });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("could not listen on {}", config.listen))?;
