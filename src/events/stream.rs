@@ -4,10 +4,15 @@
 //! stream registered, and the log supplies everything up to it.
 
 use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::HttpResponse;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
+use actix_web::web::Bytes;
 use actix_web_lab::sse::{self, Sse};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -26,6 +31,13 @@ const REPLAY_BATCH: i64 = 500;
 /// soon as it is created, and 32 unboxed frames would be 3 KiB for every open stream,
 /// idle or not.
 const OUTGOING_CAPACITY: usize = 32;
+/// The most of a frame handed to actix at a time. actix copies what it is given into the
+/// connection's write buffer (8 KiB, filled up to 4 KiB, see `startup`), which grows to
+/// fit a larger piece and keeps that size for as long as the connection stays open: one
+/// large event would leave every stream that received it holding a buffer of that size.
+/// In pieces of 2 KiB the buffer never grows; the rest of the frame waits in `Pieces`
+/// and is freed as soon as the socket has taken it.
+const PIECE: usize = 2 * 1024;
 /// The base `retry:` hint; each stream adds up to a second of jitter so that clients
 /// dropped together do not all come back in the same millisecond.
 const RETRY_BASE: Duration = Duration::from_secs(2);
@@ -151,15 +163,55 @@ pub fn open(
             }
         }
     });
-    Ok(Sse::from_infallible_stream(to_socket(frames))
+    let events = Sse::from_infallible_stream(to_socket(frames))
         .with_keep_alive(keep_alive)
-        .with_retry_duration(retry_with_jitter()))
+        .with_retry_duration(retry_with_jitter());
+    // The headers `Sse` itself would send, around a body cut in pieces.
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(ContentEncoding::Identity)
+        .insert_header(CacheControl(vec![CacheDirective::NoCache]))
+        .body(Pieces {
+            body: events,
+            rest: Bytes::new(),
+        }))
 }
 
-/// The frames for the response body, in order. actix polls the body for the next frame
-/// only when its write buffer (4 KiB, see `startup`) is nearly empty, that is, when the
-/// socket has taken the frames before; so a replay page is dropped, and its bytes go back
-/// to the budget, once the socket has taken its last frame.
+/// A response body handed over in pieces of at most [`PIECE`] bytes.
+struct Pieces<B> {
+    body: B,
+    rest: Bytes,
+}
+
+impl<B: MessageBody + Unpin> MessageBody for Pieces<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        // An empty piece would end a chunked body early.
+        while this.rest.is_empty() {
+            match Pin::new(&mut this.body).poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
+                other => return other,
+            }
+        }
+        let piece = this.rest.split_to(this.rest.len().min(PIECE));
+        Poll::Ready(Some(Ok(piece)))
+    }
+}
+
+/// The frames for the response body, in order. actix polls the body for more only when
+/// its write buffer is nearly empty (under 4 KiB, see `startup`), and `Pieces` asks for
+/// the next frame only when it has handed over all of the last: so the next frame is
+/// taken from here only when the socket has taken the frames before. A replay page is
+/// dropped, and its bytes go back to the budget, once the socket has taken its last frame.
 fn to_socket(
     mut outgoing: mpsc::Receiver<Box<Outgoing>>,
 ) -> impl futures_util::Stream<Item = sse::Event> {

@@ -121,10 +121,14 @@ impl Server {
 
     /// A stream of the room that resumes from the oldest position; nothing is read yet.
     fn resume_from_the_start(&self) -> TcpStream {
+        self.resume_from("0-0")
+    }
+
+    fn resume_from(&self, position: &str) -> TcpStream {
         let mut socket = TcpStream::connect(&self.address).expect("connect");
         write!(
             socket,
-            "GET /api/rooms/notes/big/events HTTP/1.1\r\nHost: test\r\nLast-Event-ID: 0-0\r\n\r\n"
+            "GET /api/rooms/notes/big/events HTTP/1.1\r\nHost: test\r\nLast-Event-ID: {position}\r\n\r\n"
         )
         .expect("send the request");
         socket
@@ -157,11 +161,12 @@ fn fill_the_log(database_url: &str) -> String {
 }
 
 /// Starts the server once the filled log is all committed below every open transaction.
-fn start_on_a_full_log(database_url: &str, flags: &[&str]) -> Server {
+/// Returns it and the position of the last event.
+fn start_on_a_full_log(database_url: &str, flags: &[&str]) -> (Server, String) {
     let last = fill_the_log(database_url);
     let server = Server::start(database_url, flags);
     server.wait_for_head(&last);
-    server
+    (server, last)
 }
 
 /// Waits until the server has done what it will for the stalled streams: every stream
@@ -206,6 +211,8 @@ fn read_to_ready(socket: TcpStream) -> Vec<u64> {
         }
     }
     let mut body = Vec::new();
+    // How far `body` is known to hold no frame end: a large frame arrives in many chunks.
+    let mut scanned = 0;
     let mut received = Vec::new();
     loop {
         line.clear();
@@ -216,7 +223,12 @@ fn read_to_ready(socket: TcpStream) -> Vec<u64> {
         body.resize(start + size + 2, 0);
         reader.read_exact(&mut body[start..]).expect("read a chunk");
         body.truncate(start + size);
-        while let Some(end) = body.windows(2).position(|pair| pair == b"\n\n") {
+        while let Some(end) = body[scanned..]
+            .windows(2)
+            .position(|pair| pair == b"\n\n")
+            .map(|at| scanned + at)
+        {
+            scanned = 0;
             let frame: Vec<u8> = body.drain(..end + 2).collect();
             let frame = String::from_utf8(frame).expect("UTF-8 frame");
             if frame.lines().any(|line| line == "event: ready") {
@@ -227,6 +239,7 @@ fn read_to_ready(socket: TcpStream) -> Vec<u64> {
                 received.push(event["n"].as_u64().expect("n"));
             }
         }
+        scanned = body.len().saturating_sub(1);
     }
 }
 
@@ -236,7 +249,7 @@ async fn resuming_streams_that_never_read_hold_a_bounded_amount_of_memory() {
         .await
         .expect("database");
     tokio::task::spawn_blocking(move || {
-        let server = start_on_a_full_log(&database_url, &[]);
+        let (server, _) = start_on_a_full_log(&database_url, &[]);
         let before = server.rss_kib();
 
         let stalled: Vec<TcpStream> = (0..STALLED_STREAMS)
@@ -271,7 +284,7 @@ async fn catch_ups_share_one_budget_that_stalled_streams_give_back() {
         .await
         .expect("database");
     tokio::task::spawn_blocking(move || {
-        let server = start_on_a_full_log(
+        let (server, _) = start_on_a_full_log(
             &database_url,
             &["--replay-memory", "2MiB", "--replay-stall-timeout", "1s"],
         );
@@ -303,6 +316,45 @@ async fn catch_ups_share_one_budget_that_stalled_streams_give_back() {
         let expected: Vec<u64> = (1..=EVENTS as u64).collect();
         assert_eq!(received, expected);
         drop(stalled);
+    })
+    .await
+    .expect("the test's thread");
+}
+
+/// A stream that has received a large event does not keep memory of its size once idle.
+/// actix keeps a connection's write buffer at the largest size it was ever given; frames
+/// handed over whole left every such stream holding a buffer as large as the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_streams_keep_nothing_of_the_large_events_they_received() {
+    const STREAMS: usize = 40;
+    /// Each used to keep at least `EVENT_BYTES`: 8 MiB for all of them.
+    const MAX_GROWTH_KIB: u64 = 6 * 1024;
+    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .expect("database");
+    tokio::task::spawn_blocking(move || {
+        let (server, last) = start_on_a_full_log(&database_url, &[]);
+        let (xid, id) = last.split_once('-').expect("a position");
+        let before_last = format!("{xid}-{}", id.parse::<u64>().expect("an id") - 1);
+        let before = server.rss_kib();
+        // One at a time, so that the frames on their way never add up.
+        let idle: Vec<TcpStream> = (0..STREAMS)
+            .map(|_| {
+                let socket = server.resume_from(&before_last);
+                let reader = socket.try_clone().expect("clone the socket");
+                assert_eq!(read_to_ready(reader), vec![EVENTS as u64]);
+                socket
+            })
+            .collect();
+        let after = server.rss_kib();
+        eprintln!(
+            "{STREAMS} idle streams that received one large event: RSS {before} KiB -> {after} KiB"
+        );
+        assert!(
+            after.saturating_sub(before) <= MAX_GROWTH_KIB,
+            "{STREAMS} idle streams grew the server from {before} KiB to {after} KiB"
+        );
+        drop(idle);
     })
     .await
     .expect("the test's thread");
