@@ -40,6 +40,7 @@ pub struct Metrics {
     pub pool_connections: Gauge,
     pub pool_idle_connections: Gauge,
     pub replay_bytes: Gauge,
+    pub replay_stalls: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -111,6 +112,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Bytes of event data read from the log for catch-ups and not yet taken by their sockets",
         replay_bytes.clone(),
     );
+    let replay_stalls = Counter::default();
+    registry.register(
+        "replay_stalls",
+        "Catch-up pages dropped because their socket did not take them within --replay-stall-timeout",
+        replay_stalls.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -124,6 +131,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         pool_connections,
         pool_idle_connections,
         replay_bytes,
+        replay_stalls,
     }
 });
 

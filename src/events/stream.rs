@@ -52,8 +52,9 @@ const RETRY_BASE: Duration = Duration::from_secs(2);
 /// process-wide budget of `memory` bytes, and gives them back when the socket has taken
 /// the page; while the budget is spent, catch-ups wait for it (live streams do not use
 /// it). A page larger than the whole budget waits for all of it. A page its socket has not
-/// taken within `stall_timeout` ends the stream, so that clients that never read cannot
-/// hold the budget for ever; a real client resumes from its last event.
+/// taken within `stall_timeout` is dropped and the response ends there, so that clients
+/// that never read cannot hold the budget for ever; a real client resumes from its last
+/// event.
 #[derive(Clone)]
 pub struct ReplayBudget {
     memory: Arc<Semaphore>,
@@ -158,7 +159,7 @@ pub fn open(
         if let Err(error) = stream.run(request.target, request.resume_from).await {
             match error {
                 End::ClientGone | End::Shutdown => {}
-                End::Stalled => tracing::debug!("ended a stream whose client took no replay"),
+                End::Stalled => tracing::debug!("closed: a stream whose client took no replay"),
                 End::Failed(error) => tracing::warn!(error = %error, "event stream failed"),
             }
         }
@@ -220,10 +221,18 @@ fn to_socket(
         loop {
             if let Some(slot) = &page {
                 let mut current = lock(slot);
-                if let Some(frame) = current.as_mut().and_then(|page| page.frames.pop_front()) {
-                    return Poll::Ready(Some(frame));
+                match current.as_mut() {
+                    Some(taking) => {
+                        if let Some(frame) = taking.frames.pop_front() {
+                            return Poll::Ready(Some(frame));
+                        }
+                        // All taken: the page goes, and the stream may read the next.
+                        *current = None;
+                    }
+                    // The stream let go of a page this client did not take: the response
+                    // ends here, and the client resumes from the last event it received.
+                    None => return Poll::Ready(None),
                 }
-                *current = None;
                 drop(current);
                 page = None;
             }
@@ -421,7 +430,7 @@ impl Stream {
     }
 
     /// Hands a replay page to the socket and waits until the socket has taken all of it, for
-    /// at most the stall timeout.
+    /// at most the stall timeout from now.
     async fn send_page(&self, frames: VecDeque<sse::Event>, reserved: Reserved) -> Result<(), End> {
         if frames.is_empty() {
             return Ok(());
@@ -433,26 +442,33 @@ impl Stream {
             _reserved: reserved,
             _taken: taken,
         })));
-        let handed_over = async {
-            self.outgoing
-                .send(Box::new(Outgoing::Page(Arc::clone(&slot))))
-                .await
-                .map_err(|_| End::ClientGone)?;
-            METRICS.events_delivered.inc_by(count);
-            tokio::select! {
-                _ = was_taken => Ok(()),
-                () = self.outgoing.closed() => Err(End::ClientGone),
-            }
-        };
-        match tokio::time::timeout(self.replay.stall_timeout, handed_over).await {
-            Ok(handed_over) => handed_over,
-            Err(_) => {
-                // The page goes, and its bytes with it; a frame already handed to the
-                // connection stays there until its client reads or leaves.
-                lock(&slot).take();
-                Err(End::Stalled)
-            }
+        let deadline = tokio::time::Instant::now() + self.replay.stall_timeout;
+        let page = Box::new(Outgoing::Page(Arc::clone(&slot)));
+        match tokio::time::timeout_at(deadline, self.outgoing.send(page)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(End::ClientGone),
+            Err(_) => return Err(self.let_go(slot, false).await),
         }
+        METRICS.events_delivered.inc_by(count);
+        tokio::select! {
+            _ = was_taken => Ok(()),
+            () = self.outgoing.closed() => Err(End::ClientGone),
+            () = tokio::time::sleep_until(deadline) => Err(self.let_go(slot, true).await),
+        }
+    }
+
+    /// Drops a page the socket has not taken in time, giving its bytes back, and ends the
+    /// response where the page was. A frame already handed to the connection stays there
+    /// until the client reads or leaves, and so does the stream: it still counts against
+    /// the stream limits until then, so that stalling cannot be used to get around them.
+    async fn let_go(&self, slot: Arc<PageSlot>, in_channel: bool) -> End {
+        lock(&slot).take();
+        METRICS.replay_stalls.inc();
+        if !in_channel {
+            let _ = self.outgoing.send(Box::new(Outgoing::Page(slot))).await;
+        }
+        self.outgoing.closed().await;
+        End::Stalled
     }
 
     async fn send_marker(&self, name: &'static str, position: Position) -> Result<(), End> {
