@@ -296,7 +296,7 @@ async fn catch_ups_share_one_budget_that_stalled_streams_give_back() {
     tokio::task::spawn_blocking(move || {
         let (server, _) = start_on_a_full_log(
             &database_url,
-            &["--replay-memory", "2MiB", "--replay-stall-timeout", "1s"],
+            &["--replay-memory", "2MiB", "--replay-stall-timeout", "2s"],
         );
         let stalled: Vec<TcpStream> = (0..STALLED_STREAMS)
             .map(|_| server.resume_from_the_start())
