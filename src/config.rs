@@ -131,6 +131,26 @@ pub struct Config {
     )]
     pub registrations_per_minute: u32,
 
+    /// Most bytes of event data one catch-up page (a replay after `Last-Event-ID`, or a
+    /// slow subscriber catching up) reads from the log; a stream reads its next page only
+    /// once its socket has taken this one. An event larger than this goes out alone.
+    /// Defends against resuming streams that never read: each holds at most a page.
+    /// Accepts `KiB`, `MiB` and `GiB`.
+    #[arg(global = true, long, env = "PARLEY_REPLAY_PAGE_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
+    pub replay_page_bytes: u32,
+
+    /// Most bytes of event data all catch-ups together hold while their sockets take them;
+    /// beyond it, catch-ups wait (live streams do not). Defends against many resuming
+    /// streams together. Accepts `KiB`, `MiB` and `GiB`.
+    #[arg(global = true, long, env = "PARLEY_REPLAY_MEMORY", default_value = "64MiB", value_parser = parse_bytes)]
+    pub replay_memory: u32,
+
+    /// How long a catch-up page may wait for its socket to take it before the stream is
+    /// ended (its client resumes from its last event), so that clients that never read
+    /// cannot hold `--replay-memory` for ever.
+    #[arg(global = true, long, env = "PARLEY_REPLAY_STALL_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub replay_stall_timeout: Duration,
+
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(global = true, long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -177,6 +197,37 @@ impl Config {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e}; write durations like `500ms`, `15s`, `24h`"))
+}
+
+/// Sizes are written like `65536`, `512KiB`, `1MiB` or `1GiB` (at most 4 GiB - 1), and at
+/// least one byte.
+pub fn parse_bytes(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let unit: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}; write sizes like `512KiB`, `1MiB`"
+            ));
+        }
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .ok_or_else(|| format!("{text:?} is not a size; write sizes like `512KiB`, `1MiB`"))?;
+    match u32::try_from(bytes) {
+        Ok(0) => Err("the size must be at least one byte".to_owned()),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(format!("{text} is more than 4 GiB - 1")),
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +294,17 @@ mod tests {
             .map(|arg| arg.get_id().to_string())
             .collect();
         assert!(local.is_empty(), "add `global = true` to {local:?}");
+    }
+
+    #[test]
+    fn sizes_parse_in_the_documented_forms() {
+        assert_eq!(parse_bytes("65536"), Ok(65_536));
+        assert_eq!(parse_bytes("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_bytes("1MiB"), Ok(1024 * 1024));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        for bad in ["", "0", "MiB", "1MB", "-1", "4GiB", "1.5MiB"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub subscribers: Gauge,
     pub pool_connections: Gauge,
     pub pool_idle_connections: Gauge,
+    pub replay_bytes: Gauge,
+    pub replay_stalls: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -105,6 +107,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Idle database connections in the pool",
         pool_idle_connections.clone(),
     );
+    let replay_bytes = Gauge::default();
+    registry.register(
+        "replay_bytes",
+        "Bytes of event data read from the log for catch-ups and not yet taken by their sockets",
+        replay_bytes.clone(),
+    );
+    let replay_stalls = Counter::default();
+    registry.register(
+        "replay_stalls",
+        "Catch-up pages dropped because their socket did not take them within --replay-stall-timeout",
+        replay_stalls.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -117,6 +131,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         subscribers,
         pool_connections,
         pool_idle_connections,
+        replay_bytes,
+        replay_stalls,
     }
 });
 

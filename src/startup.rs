@@ -21,6 +21,7 @@ use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::{Db, events, migrations};
 use crate::events::hub::Hub;
 use crate::events::reader::Reader;
+use crate::events::stream::ReplayBudget;
 use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
 use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes};
@@ -46,6 +47,7 @@ pub struct AppState {
     pub known_devices: KnownDevices,
     pub hashing: Hashing,
     pub registrations: RegistrationLimiter,
+    pub replay: ReplayBudget,
 }
 
 pub struct Application {
@@ -139,6 +141,11 @@ impl Application {
             known_devices: KnownDevices::new(config.secure_cookies)?,
             hashing: Hashing::new(config.hash_queue),
             registrations: RegistrationLimiter::new(config.registrations_per_minute),
+            replay: ReplayBudget::new(
+                config.replay_page_bytes,
+                config.replay_memory,
+                config.replay_stall_timeout,
+            ),
         });
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();

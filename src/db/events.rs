@@ -130,6 +130,83 @@ pub fn head(conn: &mut PgConnection) -> QueryResult<Position> {
     })
 }
 
+/// Where a replay page that starts after `after` ends, and how many bytes of event data it
+/// holds: at most `rows` events and `max_bytes` bytes, but always at least one event, so
+/// that an event larger than a page still goes out (alone). The sizes are the stored
+/// lengths (`octet_length` reads them from the row or its TOAST pointer without fetching
+/// the data), so measuring a page loads none of it.
+pub struct PageEnd {
+    pub end: Position,
+    pub bytes: u64,
+    /// Whether `(end, upto]` may hold more of the stream's events.
+    pub more: bool,
+}
+
+#[derive(QueryableByName)]
+struct PageEndRow {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = BigInt)]
+    taken: i64,
+    #[diesel(sql_type = BigInt)]
+    seen: i64,
+}
+
+/// The next replay page of `target` in `(after, upto]` (see [`PageEnd`]); `None` when
+/// there is nothing left.
+pub fn replay_page(
+    conn: &mut PgConnection,
+    target: &Target,
+    after: Position,
+    upto: Position,
+    rows: i64,
+    max_bytes: u64,
+) -> QueryResult<Option<PageEnd>> {
+    let room = if target.room().is_some() {
+        "AND room = $7"
+    } else {
+        ""
+    };
+    let query = format!(
+        "SELECT xid, id, bytes, taken, seen FROM ( \
+            SELECT xid, id, \
+                   sum(size) OVER w AS bytes, row_number() OVER w AS taken, \
+                   count(*) OVER () AS seen \
+            FROM (SELECT xid, id, octet_length(data) AS size FROM events \
+                  WHERE namespace = $1 {room} \
+                    AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
+                  ORDER BY xid, id LIMIT $6) AS candidates \
+            WINDOW w AS (ORDER BY xid, id) \
+         ) AS sized \
+         WHERE taken = 1 OR bytes <= $8 \
+         ORDER BY xid DESC, id DESC LIMIT 1"
+    );
+    let row = diesel::sql_query(query)
+        .bind::<Text, _>(target.namespace())
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(upto.xid)
+        .bind::<BigInt, _>(upto.id)
+        .bind::<BigInt, _>(rows)
+        .bind::<Text, _>(target.room().unwrap_or_default())
+        .bind::<BigInt, _>(i64::try_from(max_bytes).unwrap_or(i64::MAX))
+        .get_result::<PageEndRow>(conn)
+        .optional()?;
+    Ok(row.map(|row| PageEnd {
+        end: Position {
+            xid: row.xid,
+            id: row.id,
+        },
+        bytes: u64::try_from(row.bytes).unwrap_or(0),
+        // Cut short by the byte budget, or the row limit was reached: look again.
+        more: row.taken < row.seen || row.seen == rows,
+    }))
+}
+
 /// Events of `target` in `(after, upto]`, in log order. Everything up to `upto` has
 /// already been handed out by the reader, so it is all committed.
 pub fn replay(

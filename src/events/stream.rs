@@ -3,12 +3,18 @@
 //! slow. The seam is exact: the hub hands out events after the position at which the
 //! stream registered, and the log supplies everything up to it.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::HttpResponse;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
+use actix_web::web::Bytes;
 use actix_web_lab::sse::{self, Sse};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::hub::Hub;
 use super::{Event, EventType, Position, Target};
@@ -18,15 +24,104 @@ use crate::metrics::{METRICS, OpenStream};
 use crate::models::StreamMarker;
 use crate::stream_limits::StreamSlot;
 
-/// Events read from the log per query while replaying.
+/// Most events in one replay page (a page is also bounded in bytes, see `ReplayBudget`).
 const REPLAY_BATCH: i64 = 500;
-/// Frames waiting for the socket; small, so a slow client slows its own replay only.
-/// They travel boxed: a tokio channel allocates its slots 32 at a time as soon as it is
-/// created, and 32 unboxed frames would be 3 KiB for every open stream, idle or not.
+/// Live frames and replay pages waiting for the socket; small, so a slow client slows its
+/// own stream only. They travel boxed: a tokio channel allocates its slots 32 at a time as
+/// soon as it is created, and 32 unboxed frames would be 3 KiB for every open stream,
+/// idle or not.
 const OUTGOING_CAPACITY: usize = 32;
+/// The most of a frame handed to actix at a time. actix copies what it is given into the
+/// connection's write buffer (8 KiB, filled up to 4 KiB, see `startup`), which grows to
+/// fit a larger piece and keeps that size for as long as the connection stays open: one
+/// large event would leave every stream that received it holding a buffer of that size.
+/// In pieces of 2 KiB the buffer never grows; the rest of the frame waits in `Pieces`
+/// and is freed as soon as the socket has taken it.
+const PIECE: usize = 2 * 1024;
 /// The base `retry:` hint; each stream adds up to a second of jitter so that clients
 /// dropped together do not all come back in the same millisecond.
 const RETRY_BASE: Duration = Duration::from_secs(2);
+
+/// Bounds the memory of catching up from the log (replays after `Last-Event-ID`, and slow
+/// subscribers the hub let go), in bytes of event data rather than in rows: events can be
+/// up to the body limit each, and 500 of them were 120 MB per stream.
+///
+/// A stream reads one page at a time, of at most `page_bytes` (or one event, when that
+/// event alone is larger), and reads the next only once its socket has taken the last
+/// frame of the page. Before reading a page it takes the page's bytes from one
+/// process-wide budget of `memory` bytes, and gives them back when the socket has taken
+/// the page; while the budget is spent, catch-ups wait for it (live streams do not use
+/// it). A page larger than the whole budget waits for all of it. A page its socket has not
+/// taken within `stall_timeout` is dropped and the response ends there, so that clients
+/// that never read cannot hold the budget for ever; a real client resumes from its last
+/// event.
+#[derive(Clone)]
+pub struct ReplayBudget {
+    memory: Arc<Semaphore>,
+    total: u32,
+    page_bytes: u32,
+    stall_timeout: Duration,
+}
+
+impl ReplayBudget {
+    pub fn new(page_bytes: u32, memory: u32, stall_timeout: Duration) -> Self {
+        let total = memory.max(1);
+        Self {
+            memory: Arc::new(Semaphore::new(total as usize)),
+            total,
+            page_bytes: page_bytes.max(1),
+            stall_timeout,
+        }
+    }
+
+    /// Waits until `bytes` (at most the whole budget) are free and takes them.
+    async fn reserve(&self, bytes: u64) -> Result<Reserved, End> {
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX).min(self.total);
+        let permit = Arc::clone(&self.memory)
+            .acquire_many_owned(bytes)
+            .await
+            .map_err(|_| End::Shutdown)?;
+        METRICS.replay_bytes.inc_by(i64::from(bytes));
+        Ok(Reserved {
+            _permit: permit,
+            bytes,
+        })
+    }
+}
+
+/// A page's share of the replay budget, given back when dropped.
+struct Reserved {
+    _permit: OwnedSemaphorePermit,
+    bytes: u32,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        METRICS.replay_bytes.dec_by(i64::from(self.bytes));
+    }
+}
+
+/// A replay page on its way to the socket. The stream keeps a reference, so that it can
+/// drop a page its socket does not take (see `ReplayBudget`).
+type PageSlot = Mutex<Option<Page>>;
+
+struct Page {
+    frames: VecDeque<sse::Event>,
+    _reserved: Reserved,
+    /// Dropped with the page, once the socket has taken its last frame: the stream may
+    /// read the next one.
+    _taken: oneshot::Sender<()>,
+}
+
+enum Outgoing {
+    Frame(sse::Event),
+    Page(Arc<PageSlot>),
+}
+
+fn lock(slot: &PageSlot) -> std::sync::MutexGuard<'_, Option<Page>> {
+    // Nothing panics while holding it; a poisoned page is still a page.
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 pub struct StreamRequest {
     pub target: Target,
@@ -44,13 +139,14 @@ pub fn open(
     db: Db,
     request: StreamRequest,
     keep_alive: Duration,
+    replay: ReplayBudget,
 ) -> Result<impl actix_web::Responder + use<>, ApiError> {
     if hub.is_closed() {
         return Err(ApiError::Unavailable(anyhow::anyhow!(
             "the server is shutting down"
         )));
     }
-    let (outgoing, mut frames) = mpsc::channel::<Box<sse::Event>>(OUTGOING_CAPACITY);
+    let (outgoing, frames) = mpsc::channel::<Box<Outgoing>>(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
         let _open = OpenStream::new();
         let _slot = request.slot;
@@ -59,20 +155,98 @@ pub fn open(
             db,
             types: request.types,
             outgoing,
+            replay,
         };
         if let Err(error) = stream.run(request.target, request.resume_from).await {
             match error {
                 End::ClientGone | End::Shutdown => {}
+                End::Stalled => tracing::debug!("closed: a stream whose client took no replay"),
                 End::Failed(error) => tracing::warn!(error = %error, "event stream failed"),
             }
         }
     });
-    let frames = futures_util::stream::poll_fn(move |cx| {
-        frames.poll_recv(cx).map(|frame| frame.map(|frame| *frame))
-    });
-    Ok(Sse::from_infallible_stream(frames)
+    let events = Sse::from_infallible_stream(to_socket(frames))
         .with_keep_alive(keep_alive)
-        .with_retry_duration(retry_with_jitter()))
+        .with_retry_duration(retry_with_jitter());
+    // The headers `Sse` itself would send, around a body cut in pieces.
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(ContentEncoding::Identity)
+        .insert_header(CacheControl(vec![CacheDirective::NoCache]))
+        .body(Pieces {
+            body: events,
+            rest: Bytes::new(),
+        }))
+}
+
+/// A response body handed over in pieces of at most [`PIECE`] bytes.
+struct Pieces<B> {
+    body: B,
+    rest: Bytes,
+}
+
+impl<B: MessageBody + Unpin> MessageBody for Pieces<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        // An empty piece would end a chunked body early.
+        while this.rest.is_empty() {
+            match Pin::new(&mut this.body).poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
+                other => return other,
+            }
+        }
+        let piece = this.rest.split_to(this.rest.len().min(PIECE));
+        Poll::Ready(Some(Ok(piece)))
+    }
+}
+
+/// The frames for the response body, in order. actix polls the body for more only when
+/// its write buffer is nearly empty (under 4 KiB, see `startup`), and `Pieces` asks for
+/// the next frame only when it has handed over all of the last: so the next frame is
+/// taken from here only when the socket has taken the frames before. A replay page is
+/// dropped, and its bytes go back to the budget, once the socket has taken its last frame.
+fn to_socket(
+    mut outgoing: mpsc::Receiver<Box<Outgoing>>,
+) -> impl futures_util::Stream<Item = sse::Event> {
+    let mut page: Option<Arc<PageSlot>> = None;
+    futures_util::stream::poll_fn(move |cx| {
+        loop {
+            if let Some(slot) = &page {
+                let mut current = lock(slot);
+                match current.as_mut() {
+                    Some(taking) => {
+                        if let Some(frame) = taking.frames.pop_front() {
+                            return Poll::Ready(Some(frame));
+                        }
+                        // All taken: the page goes, and the stream may read the next.
+                        *current = None;
+                    }
+                    // The stream let go of a page this client did not take: the response
+                    // ends here, and the client resumes from the last event it received.
+                    None => return Poll::Ready(None),
+                }
+                drop(current);
+                page = None;
+            }
+            match outgoing.poll_recv(cx) {
+                Poll::Ready(Some(item)) => match *item {
+                    Outgoing::Frame(frame) => return Poll::Ready(Some(frame)),
+                    Outgoing::Page(slot) => page = Some(slot),
+                },
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
 }
 
 fn retry_with_jitter() -> Duration {
@@ -86,6 +260,8 @@ fn retry_with_jitter() -> Duration {
 
 enum End {
     ClientGone,
+    /// The client did not take a replay page within the stall timeout.
+    Stalled,
     Shutdown,
     Failed(ApiError),
 }
@@ -100,7 +276,8 @@ struct Stream {
     hub: Arc<Hub>,
     db: Db,
     types: Option<HashSet<EventType>>,
-    outgoing: mpsc::Sender<Box<sse::Event>>,
+    outgoing: mpsc::Sender<Box<Outgoing>>,
+    replay: ReplayBudget,
 }
 
 impl Stream {
@@ -175,25 +352,46 @@ impl Stream {
         }
         let mut after = from;
         loop {
-            let target_for_query = target.clone();
-            let batch = self
+            let (target_for_query, page_bytes) = (target.clone(), self.replay.page_bytes);
+            let page = self
+                .db
+                .run(move |conn| {
+                    Ok(events::replay_page(
+                        conn,
+                        &target_for_query,
+                        after,
+                        upto,
+                        REPLAY_BATCH,
+                        u64::from(page_bytes),
+                    )?)
+                })
+                .await?;
+            let Some(page) = page else { break };
+            let reserved = tokio::select! {
+                reserved = self.replay.reserve(page.bytes) => reserved?,
+                () = self.outgoing.closed() => return Err(End::ClientGone),
+            };
+            let (target_for_query, end) = (target.clone(), page.end);
+            let events = self
                 .db
                 .run(move |conn| {
                     Ok(events::replay(
                         conn,
                         &target_for_query,
                         after,
-                        upto,
+                        end,
                         REPLAY_BATCH,
                     )?)
                 })
                 .await?;
-            let done = (batch.len() as i64) < REPLAY_BATCH;
-            for event in &batch {
-                self.send_event(event).await?;
-                after = event.position;
-            }
-            if done {
+            let frames: VecDeque<sse::Event> = events
+                .iter()
+                .filter_map(|event| self.frame(event))
+                .collect();
+            drop(events);
+            self.send_page(frames, reserved).await?;
+            after = page.end;
+            if !page.more {
                 break;
             }
         }
@@ -209,20 +407,69 @@ impl Stream {
         Ok(self.db.run(|conn| Ok(events::floor(conn)?)).await?)
     }
 
-    async fn send_event(&self, event: &Event) -> Result<(), End> {
+    /// The event's frame, or `None` if the client did not ask for its type.
+    fn frame(&self, event: &Event) -> Option<sse::Event> {
         if self
             .types
             .as_ref()
             .is_some_and(|types| !types.contains(&event.kind))
         {
-            return Ok(());
+            return None;
         }
         let frame = sse::Data::new(event.data.clone())
             .event(event.kind.as_str())
             .id(event.position.to_string());
-        self.send(frame.into()).await?;
-        METRICS.events_delivered.inc();
+        Some(frame.into())
+    }
+
+    async fn send_event(&self, event: &Event) -> Result<(), End> {
+        if let Some(frame) = self.frame(event) {
+            self.send(frame).await?;
+            METRICS.events_delivered.inc();
+        }
         Ok(())
+    }
+
+    /// Hands a replay page to the socket and waits until the socket has taken all of it, for
+    /// at most the stall timeout from now.
+    async fn send_page(&self, frames: VecDeque<sse::Event>, reserved: Reserved) -> Result<(), End> {
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let count = frames.len() as u64;
+        let (taken, was_taken) = oneshot::channel();
+        let slot = Arc::new(Mutex::new(Some(Page {
+            frames,
+            _reserved: reserved,
+            _taken: taken,
+        })));
+        let deadline = tokio::time::Instant::now() + self.replay.stall_timeout;
+        let page = Box::new(Outgoing::Page(Arc::clone(&slot)));
+        match tokio::time::timeout_at(deadline, self.outgoing.send(page)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(End::ClientGone),
+            Err(_) => return Err(self.let_go(slot, false).await),
+        }
+        METRICS.events_delivered.inc_by(count);
+        tokio::select! {
+            _ = was_taken => Ok(()),
+            () = self.outgoing.closed() => Err(End::ClientGone),
+            () = tokio::time::sleep_until(deadline) => Err(self.let_go(slot, true).await),
+        }
+    }
+
+    /// Drops a page the socket has not taken in time, giving its bytes back, and ends the
+    /// response where the page was. A frame already handed to the connection stays there
+    /// until the client reads or leaves, and so does the stream: it still counts against
+    /// the stream limits until then, so that stalling cannot be used to get around them.
+    async fn let_go(&self, slot: Arc<PageSlot>, in_channel: bool) -> End {
+        lock(&slot).take();
+        METRICS.replay_stalls.inc();
+        if !in_channel {
+            let _ = self.outgoing.send(Box::new(Outgoing::Page(slot))).await;
+        }
+        self.outgoing.closed().await;
+        End::Stalled
     }
 
     async fn send_marker(&self, name: &'static str, position: Position) -> Result<(), End> {
@@ -238,7 +485,7 @@ impl Stream {
 
     async fn send(&self, frame: sse::Event) -> Result<(), End> {
         self.outgoing
-            .send(Box::new(frame))
+            .send(Box::new(Outgoing::Frame(frame)))
             .await
             .map_err(|_| End::ClientGone)
     }

@@ -139,6 +139,7 @@ fn open(
         state.db.clone(),
         request,
         state.sse_keep_alive,
+        state.replay.clone(),
     )?;
     // nginx and similar proxies buffer responses unless told not to.
     Ok(events
