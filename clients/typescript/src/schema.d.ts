@@ -108,7 +108,9 @@ export interface paths {
         /**
          * Log in
          * @description Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
-         *     both API clients and web pages are signed in.
+         *     both API clients and web pages are signed in. It also sets the `parley_device` cookie:
+         *     a client that sends it back may keep logging in to this account while the account is
+         *     refusing clients it does not know (after many failed logins from many addresses).
          */
         post: operations["create_session"];
         /**
@@ -538,7 +540,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The database is unreachable; `Retry-After` says when to retry */
+            /** @description The database did not answer within a second; `Retry-After` says when to retry */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -645,6 +647,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many registrations from this address (`--registrations-per-minute`); `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many registrations are queued for password hashing (`--hash-queue`); `Retry-After` says when to try again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     read_current_user: {
@@ -692,7 +716,7 @@ export interface operations {
             /** @description Signed in */
             201: {
                 headers: {
-                    /** @description The `parley_session` cookie (HttpOnly, SameSite=Lax) */
+                    /** @description The `parley_session` cookie (HttpOnly, SameSite=Lax) and the `parley_device` known-device cookie (HttpOnly, SameSite=Strict, path /api/sessions) */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -754,8 +778,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many failed logins for this username or from this address; `Retry-After` says when to try again */
+            /** @description Too many failed logins for this account from this address, from this address in all, or for this account from clients it does not know (see `parley_device`); `Retry-After` says when to try again */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many password checks are queued (`--hash-queue`); `Retry-After` says when to try again */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: string;
@@ -1580,18 +1615,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This client address has `--max-streams-per-address` streams open */
+            /** @description This client address already holds `--max-streams-per-address` event streams; nothing was started. Close one, or wait `Retry-After` seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server is shutting down */
+            /** @description The server already holds `--max-streams` event streams (its share of open files), or is shutting down; nothing was started. Try again after `Retry-After` seconds, with `Last-Event-ID` to resume. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1650,18 +1689,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This client address has `--max-streams-per-address` streams open */
+            /** @description This client address already holds `--max-streams-per-address` event streams; nothing was started. Close one, or wait `Retry-After` seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server is shutting down */
+            /** @description The server already holds `--max-streams` event streams (its share of open files), or is shutting down; nothing was started. Try again after `Retry-After` seconds, with `Last-Event-ID` to resume. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

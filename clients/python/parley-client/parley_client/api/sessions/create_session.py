@@ -71,6 +71,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_429
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -94,7 +99,9 @@ def sync_detailed(
     """Log in
 
      Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
-    both API clients and web pages are signed in.
+    both API clients and web pages are signed in. It also sets the `parley_device` cookie:
+    a client that sends it back may keep logging in to this account while the account is
+    refusing clients it does not know (after many failed logins from many addresses).
 
     Args:
         body (Credentials): A username and password, to register or to log in.
@@ -126,7 +133,9 @@ def sync(
     """Log in
 
      Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
-    both API clients and web pages are signed in.
+    both API clients and web pages are signed in. It also sets the `parley_device` cookie:
+    a client that sends it back may keep logging in to this account while the account is
+    refusing clients it does not know (after many failed logins from many addresses).
 
     Args:
         body (Credentials): A username and password, to register or to log in.
@@ -153,7 +162,9 @@ async def asyncio_detailed(
     """Log in
 
      Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
-    both API clients and web pages are signed in.
+    both API clients and web pages are signed in. It also sets the `parley_device` cookie:
+    a client that sends it back may keep logging in to this account while the account is
+    refusing clients it does not know (after many failed logins from many addresses).
 
     Args:
         body (Credentials): A username and password, to register or to log in.
@@ -183,7 +194,9 @@ async def asyncio(
     """Log in
 
      Returns a bearer token and also sets it as the HttpOnly `parley_session` cookie, so
-    both API clients and web pages are signed in.
+    both API clients and web pages are signed in. It also sets the `parley_device` cookie:
+    a client that sends it back may keep logging in to this account while the account is
+    refusing clients it does not know (after many failed logins from many addresses).
 
     Args:
         body (Credentials): A username and password, to register or to log in.
