@@ -2056,6 +2056,13 @@ struct KindTally {
     failures: Vec<Failure>,
 }
 
+/// Locks a mutex whose holder may have panicked: the tallies it guards stay usable.
+fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Every answer of the run, by request kind.
 struct Ledger {
     start: Instant,
@@ -2071,11 +2078,7 @@ impl Ledger {
     }
 
     fn with<T>(&self, kind: SoakKind, f: impl FnOnce(&mut KindTally) -> T) -> T {
-        let mut kinds = self
-            .kinds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(kinds.entry(kind).or_default())
+        f(locked(&self.kinds).entry(kind).or_default())
     }
 
     fn ok(&self, kind: SoakKind, sent: Instant) {
@@ -2093,12 +2096,7 @@ impl Ledger {
     }
 
     fn take(&self) -> HashMap<SoakKind, KindTally> {
-        std::mem::take(
-            &mut *self
-                .kinds
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        std::mem::take(&mut *locked(&self.kinds))
     }
 }
 
@@ -2313,9 +2311,7 @@ enum Visit {
 
 impl SoakSubscriber {
     fn received(&self) -> std::sync::MutexGuard<'_, Received> {
-        self.received
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.received)
     }
 
     /// Connects, resumes after the last id seen, and reads until it drops the connection
@@ -2934,6 +2930,236 @@ async fn soak_rooms(
     Ok(created)
 }
 
+/// What the report's first lines describe.
+struct SoakSetup<'a> {
+    args: &'a SoakArgs,
+    scratch: &'a Scratch,
+    server: &'a SoakServer,
+    tag: &'a str,
+    opened_in: Duration,
+    writers_done: Duration,
+}
+
+impl SoakSetup<'_> {
+    fn print(&self, outage: Option<&Outage>, outage_error: Option<&anyhow::Error>) {
+        println!(
+            "soak: {} of mixed load on a private server and PostgreSQL cluster in {}",
+            humantime::format_duration(self.args.duration),
+            self.scratch.path.display()
+        );
+        println!(
+            "server: {} (pid {}) at {}, with --database-url on the cluster's socket{}",
+            self.server.binary.display(),
+            self.server.pid,
+            self.server.base,
+            if self.args.server_arg.is_empty() {
+                String::new()
+            } else {
+                format!(" and {}", self.args.server_arg.join(" "))
+            }
+        );
+        let (chats, tag) = (self.args.rooms.div_ceil(2), self.tag);
+        println!(
+            "writes: {} per second over {} rooms, one writer per room sending each write when the \
+             previous one is answered ({chats} chat rooms chat/soak-{tag}-<even>: messages; {} notes \
+             notes/soak-{tag}-<odd>: note updates and comments in turn)",
+            self.args.write_rate,
+            self.args.rooms,
+            self.args.rooms - chats
+        );
+        println!(
+            "reads: {} lists per second from {SOAK_READERS} readers (?limit=20 of each room's \
+             messages, and of the notes)",
+            self.args.read_rate
+        );
+        println!(
+            "subscribers: {} ({} per room), live on their room {:.2} s after the start; each drops \
+             its stream {}–{} after `ready` and resumes with Last-Event-ID 0–{} later",
+            self.args.subscribers,
+            self.args.subscribers as f64 / self.args.rooms as f64,
+            self.opened_in.as_secs_f64(),
+            humantime::format_duration(self.args.drop_every / 2),
+            humantime::format_duration(self.args.drop_every * 3 / 2),
+            humantime::format_duration(self.args.offline)
+        );
+        match outage {
+            Some(outage) => println!(
+                "database outage: fast shutdown asked at {} s, PostgreSQL gone at {} s, started again \
+                 at {} s on the same data directory, /readyz 200 again at {} s; \"in outage\" below \
+                 means a request that overlapped {}–{} s",
+                duration_cell(outage.stopping),
+                duration_cell(outage.stopped),
+                duration_cell(outage.started),
+                duration_cell(outage.ready),
+                duration_cell(outage.stopping),
+                duration_cell(outage.ready)
+            ),
+            None if self.args.outage.is_zero() => println!("database outage: none (--outage 0s)"),
+            None => println!("database outage: did not complete"),
+        }
+        if let Some(error) = outage_error {
+            println!("database restart failed: {error:#}");
+        }
+        println!(
+            "writers and readers stopped at {} s",
+            duration_cell(self.writers_done)
+        );
+    }
+}
+
+/// The requests table: answers by kind, failures in and outside the outage, and the first
+/// failures outside it. Returns the 5xx outside the outage, and every failure outside it.
+fn print_requests(
+    kinds: &mut HashMap<SoakKind, KindTally>,
+    window: Option<(Duration, Duration)>,
+) -> (u64, u64) {
+    let line = |cells: [&str; 8]| {
+        println!(
+            "{:<13} {:>8} {:>8} {:>6} {:>14} {:>12} {:>15} {:>13}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
+        );
+    };
+    line([
+        "requests",
+        "sent",
+        "ok",
+        "4xx",
+        "5xx in outage",
+        "5xx outside",
+        "other in outage",
+        "other outside",
+    ]);
+    let mut failures_outside = 0u64;
+    let mut server_errors_outside = 0u64;
+    let mut first_outside: Vec<String> = Vec::new();
+    for kind in SoakKind::ALL {
+        let tally = kinds.entry(kind).or_default();
+        let count = |server: bool, during: bool| {
+            tally
+                .failures
+                .iter()
+                .filter(|f| {
+                    !f.client_error() && f.server_error() == server && f.during(window) == during
+                })
+                .count()
+        };
+        let client_errors = tally.failures.iter().filter(|f| f.client_error()).count();
+        let (server_in, server_out) = (count(true, true), count(true, false));
+        let (other_in, other_out) = (count(false, true), count(false, false));
+        server_errors_outside += server_out as u64;
+        failures_outside += (client_errors + server_out + other_out) as u64;
+        for failure in tally
+            .failures
+            .iter()
+            .filter(|f| f.client_error() || !f.during(window))
+            .take(3)
+        {
+            first_outside.push(format!(
+                "{} at {} s: {}{}",
+                kind.name(),
+                duration_cell(failure.sent),
+                failure
+                    .status
+                    .map_or(String::new(), |status| format!("{status} ")),
+                failure.detail
+            ));
+        }
+        let sent = tally.latencies.len() + tally.failures.len();
+        let counts = [
+            sent,
+            tally.latencies.len(),
+            client_errors,
+            server_in,
+            server_out,
+            other_in,
+            other_out,
+        ]
+        .map(|n| n.to_string());
+        let [sent, ok, client, server_in, server_out, other_in, other_out] = counts;
+        line([
+            kind.name(),
+            &sent,
+            &ok,
+            &client,
+            &server_in,
+            &server_out,
+            &other_in,
+            &other_out,
+        ]);
+    }
+    println!(
+        "(\"open stream\": ok = connections that reached `ready`; its failures include \
+         connections that ended before `ready`, and streams the server ended after it)"
+    );
+    for line in &first_outside {
+        println!("  {line}");
+    }
+    (server_errors_outside, failures_outside)
+}
+
+/// Latency of the successful requests of each kind.
+fn print_latencies(kinds: &mut HashMap<SoakKind, KindTally>) {
+    print_header();
+    for kind in SoakKind::ALL {
+        if let Some(tally) = kinds.get_mut(&kind) {
+            let name = match kind {
+                SoakKind::Message => "message",
+                SoakKind::NoteUpdate => "note",
+                SoakKind::Comment => "comment",
+                SoakKind::List => "list",
+                SoakKind::Stream => "ready",
+            };
+            print_row(name, &mut tally.latencies);
+        }
+    }
+    println!(
+        "(successful requests over the whole run; `ready`: from the request to the `ready` \
+         event, replay included)"
+    );
+}
+
+/// A subscriber's room, and what it has received so far.
+type Progress = (usize, Arc<std::sync::Mutex<Received>>);
+
+/// Starts the subscribers and waits until each is live on its room.
+async fn start_subscribers(
+    args: &SoakArgs,
+    client: &reqwest::Client,
+    rooms: &[Arc<SoakRoom>],
+    ledger: &Arc<Ledger>,
+    phase: &watch::Receiver<Phase>,
+) -> Result<(JoinSet<()>, Vec<Progress>)> {
+    let mut subscribers = JoinSet::new();
+    let mut progress = Vec::new();
+    for i in 0..args.subscribers {
+        let room = (i % args.rooms) as usize;
+        let received = Arc::new(std::sync::Mutex::new(Received::default()));
+        progress.push((room, Arc::clone(&received)));
+        let subscriber = SoakSubscriber {
+            client: client.clone(),
+            url: rooms[room].events.clone(),
+            ledger: Arc::clone(ledger),
+            received,
+            phase: phase.clone(),
+            drop_every: args.drop_every,
+            offline: args.offline,
+        };
+        subscribers.spawn(subscriber.run());
+    }
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    while progress
+        .iter()
+        .any(|(_, received)| locked(received).connections == 0)
+    {
+        ensure!(
+            Instant::now() < deadline,
+            "the subscribers did not all reach `ready` within {REQUEST_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok((subscribers, progress))
+}
+
 /// The lists readers cycle through: each room's recent messages, and the notes.
 fn soak_read_urls(base: &str, tag: &str, rooms: u64) -> Arc<[String]> {
     let mut urls = vec![format!("{base}/api/notes?limit=20")];
@@ -3025,37 +3251,8 @@ async fn soak_run(
 
     // Subscribers first: each must be live on its room before the first write.
     let (phase_tx, phase_rx) = watch::channel(Phase::Load);
-    let mut subscribers = JoinSet::new();
-    let mut progress = Vec::new();
-    for i in 0..args.subscribers {
-        let room = (i % args.rooms) as usize;
-        let received = Arc::new(std::sync::Mutex::new(Received::default()));
-        progress.push((room, Arc::clone(&received)));
-        let subscriber = SoakSubscriber {
-            client: client.clone(),
-            url: rooms[room].events.clone(),
-            ledger: Arc::clone(&ledger),
-            received,
-            phase: phase_rx.clone(),
-            drop_every: args.drop_every,
-            offline: args.offline,
-        };
-        subscribers.spawn(subscriber.run());
-    }
-    let lock = |received: &std::sync::Mutex<Received>| -> (u64, bool) {
-        let received = received
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (received.connections, received.connected)
-    };
-    let opening = Instant::now() + REQUEST_TIMEOUT;
-    while progress.iter().any(|(_, received)| lock(received).0 == 0) {
-        ensure!(
-            Instant::now() < opening,
-            "the subscribers did not all reach `ready` within {REQUEST_TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (mut subscribers, progress) =
+        start_subscribers(args, &client, &rooms, &ledger, &phase_rx).await?;
     let opened_in = start.elapsed();
     let outage = (!args.outage.is_zero()).then(|| OutagePlan {
         client: client.clone(),
@@ -3121,10 +3318,8 @@ async fn soak_run(
     // Every subscriber stays connected now, until it has its room's last write.
     let _ = phase_tx.send(Phase::Settle);
     let grace = Instant::now() + args.grace;
-    let complete = |(room, received): &(usize, Arc<std::sync::Mutex<Received>>)| {
-        let received = received
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let complete = |(room, received): &Progress| {
+        let received = locked(received);
         received.connected
             && acknowledged[*room]
                 .last()
@@ -3153,70 +3348,15 @@ async fn soak_run(
     }
     let window = outage.as_ref().map(Outage::window);
 
-    // The report.
-    println!(
-        "soak: {} of mixed load on a private server and PostgreSQL cluster in {}",
-        humantime::format_duration(args.duration),
-        scratch.path.display()
-    );
-    println!(
-        "server: {} (pid {}) at {}, with --database-url on the cluster's socket{}",
-        server.binary.display(),
-        server.pid,
-        server.base,
-        if args.server_arg.is_empty() {
-            String::new()
-        } else {
-            format!(" and {}", args.server_arg.join(" "))
-        }
-    );
-    let chats = args.rooms.div_ceil(2);
-    println!(
-        "writes: {} per second over {} rooms, one writer per room sending each write when the \
-         previous one is answered ({chats} chat rooms chat/soak-{tag}-<even>: messages; {} notes \
-         notes/soak-{tag}-<odd>: note updates and comments in turn)",
-        args.write_rate,
-        args.rooms,
-        args.rooms - chats
-    );
-    println!(
-        "reads: {} lists per second from {SOAK_READERS} readers (?limit=20 of each room's \
-         messages, and of the notes)",
-        args.read_rate
-    );
-    println!(
-        "subscribers: {} ({} per room), live on their room {:.2} s after the start; each drops \
-         its stream {}–{} after `ready` and resumes with Last-Event-ID 0–{} later",
-        args.subscribers,
-        args.subscribers as f64 / args.rooms as f64,
-        opened_in.as_secs_f64(),
-        humantime::format_duration(args.drop_every / 2),
-        humantime::format_duration(args.drop_every * 3 / 2),
-        humantime::format_duration(args.offline)
-    );
-    match &outage {
-        Some(outage) => println!(
-            "database outage: fast shutdown asked at {} s, PostgreSQL gone at {} s, started again \
-             at {} s on the same data directory, /readyz 200 again at {} s; \"in outage\" below \
-             means a request that overlapped {}–{} s",
-            duration_cell(outage.stopping),
-            duration_cell(outage.stopped),
-            duration_cell(outage.started),
-            duration_cell(outage.ready),
-            duration_cell(outage.stopping),
-            duration_cell(outage.ready)
-        ),
-        None if args.outage.is_zero() => println!("database outage: none (--outage 0s)"),
-        None => println!("database outage: did not complete"),
-    }
-    if let Some(error) = &outage_error {
-        println!("database restart failed: {error:#}");
-    }
-    println!(
-        "writers and readers stopped at {} s",
-        duration_cell(writers_done)
-    );
-
+    let report = SoakSetup {
+        args,
+        scratch,
+        server,
+        tag: &tag,
+        opened_in,
+        writers_done,
+    };
+    report.print(outage.as_ref(), outage_error.as_ref());
     println!();
     print_rss(&samples, args, window, server.pid);
     if server_gone {
@@ -3225,90 +3365,9 @@ async fn soak_run(
 
     let mut kinds = ledger.take();
     println!();
-    println!(
-        "{:<13} {:>8} {:>8} {:>6} {:>14} {:>12} {:>15} {:>13}",
-        "requests",
-        "sent",
-        "ok",
-        "4xx",
-        "5xx in outage",
-        "5xx outside",
-        "other in outage",
-        "other outside"
-    );
-    let mut failures_outside = 0u64;
-    let mut server_errors_outside = 0u64;
-    let mut first_outside: Vec<String> = Vec::new();
-    for kind in SoakKind::ALL {
-        let tally = kinds.entry(kind).or_default();
-        let count = |server: bool, during: bool| {
-            tally
-                .failures
-                .iter()
-                .filter(|f| {
-                    !f.client_error() && f.server_error() == server && f.during(window) == during
-                })
-                .count()
-        };
-        let client_errors = tally.failures.iter().filter(|f| f.client_error()).count();
-        let (server_in, server_out) = (count(true, true), count(true, false));
-        let (other_in, other_out) = (count(false, true), count(false, false));
-        server_errors_outside += server_out as u64;
-        failures_outside += (client_errors + server_out + other_out) as u64;
-        for failure in tally
-            .failures
-            .iter()
-            .filter(|f| f.client_error() || !f.during(window))
-            .take(3)
-        {
-            first_outside.push(format!(
-                "{} at {} s: {}{}",
-                kind.name(),
-                duration_cell(failure.sent),
-                failure
-                    .status
-                    .map_or(String::new(), |status| format!("{status} ")),
-                failure.detail
-            ));
-        }
-        println!(
-            "{:<13} {:>8} {:>8} {:>6} {:>14} {:>12} {:>15} {:>13}",
-            kind.name(),
-            tally.latencies.len() + tally.failures.len(),
-            tally.latencies.len(),
-            client_errors,
-            server_in,
-            server_out,
-            other_in,
-            other_out
-        );
-    }
-    println!(
-        "(\"open stream\": ok = connections that reached `ready`; its failures include \
-         connections that ended before `ready`, and streams the server ended after it)"
-    );
-    for line in &first_outside {
-        println!("  {line}");
-    }
+    let (server_errors_outside, failures_outside) = print_requests(&mut kinds, window);
     println!();
-    print_header();
-    for kind in SoakKind::ALL {
-        if let Some(tally) = kinds.get_mut(&kind) {
-            print_row(
-                match kind {
-                    SoakKind::Message => "message",
-                    SoakKind::NoteUpdate => "note",
-                    SoakKind::Comment => "comment",
-                    SoakKind::List => "list",
-                    SoakKind::Stream => "ready",
-                },
-                &mut tally.latencies,
-            );
-        }
-    }
-    println!(
-        "(successful requests over the whole run; `ready`: from the request to the `ready` event, replay included)"
-    );
+    print_latencies(&mut kinds);
 
     let mut tally = SoakTally::default();
     let ranks: Vec<HashMap<Delivery, usize>> = acknowledged
@@ -3316,10 +3375,7 @@ async fn soak_run(
         .map(|writes| writes.iter().enumerate().map(|(i, d)| (*d, i)).collect())
         .collect();
     for (room, received) in &progress {
-        let received = received
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tally.add(&received, &ranks[*room]);
+        tally.add(&locked(received), &ranks[*room]);
     }
     let writes: usize = acknowledged.iter().map(Vec::len).sum();
     println!();
