@@ -847,13 +847,18 @@ impl CpuUsage {
 
 /// VmRSS of a process, in KiB.
 fn vm_rss_kib(pid: u32) -> Result<u64> {
+    proc_status_number(pid, "VmRSS:")
+}
+
+/// A numeric field of /proc/<pid>/status (`VmRSS:`, `Threads:`), without its unit.
+fn proc_status_number(pid: u32, field: &str) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("read /proc/{pid}/status: is {pid} the server's PID?"))?;
     let line = status
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .ok_or_else(|| anyhow!("/proc/{pid}/status has no VmRSS line"))?;
-    line.trim_start_matches("VmRSS:")
+        .find(|line| line.starts_with(field))
+        .ok_or_else(|| anyhow!("/proc/{pid}/status has no {field} line"))?;
+    line.trim_start_matches(field)
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -2496,6 +2501,11 @@ impl SoakServer {
             .arg(database_url)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            // With these set, every error captures a backtrace, and the first one symbolized
+            // keeps the debug symbols in memory: a step of tens of MiB at the first database
+            // error, which is the environment's doing, not the server's.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .stdin(std::process::Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)
@@ -2568,6 +2578,9 @@ struct RssSample {
     at: Duration,
     rss_kib: u64,
     open_files: usize,
+    /// Each thread may hold a malloc arena of its own: a step in RSS often comes with more
+    /// threads (say, blocking database calls waiting out an outage).
+    threads: u64,
 }
 
 /// Reads the server's VmRSS every `every` from `start` up to `start + duration`, both
@@ -2584,13 +2597,19 @@ async fn sample_rss(
         if ticks.tick().await.duration_since(start) > duration {
             return (samples, false);
         }
-        let (Ok(rss_kib), Ok(open_files)) = (vm_rss_kib(pid), open_fds(pid)) else {
+        let read = (
+            vm_rss_kib(pid),
+            open_fds(pid),
+            proc_status_number(pid, "Threads:"),
+        );
+        let (Ok(rss_kib), Ok(open_files), Ok(threads)) = read else {
             return (samples, true);
         };
         samples.push(RssSample {
             at: start.elapsed(),
             rss_kib,
             open_files,
+            threads,
         });
     }
 }
@@ -2730,7 +2749,10 @@ fn print_rss(
         "server VmRSS every {} (pid {pid}, /proc/<pid>/status):",
         humantime::format_duration(args.sample_every)
     );
-    println!("{:>8} {:>12} {:>11}", "t (s)", "VmRSS (MiB)", "open files");
+    println!(
+        "{:>8} {:>12} {:>11} {:>8}",
+        "t (s)", "VmRSS (MiB)", "open files", "threads"
+    );
     for sample in samples {
         let note = match (in_outage(sample.at), sample.at < args.warmup) {
             (true, _) => "  database down",
@@ -2738,10 +2760,11 @@ fn print_rss(
             (false, false) => "",
         };
         println!(
-            "{:>8.0} {:>12.1} {:>11}{note}",
+            "{:>8.0} {:>12.1} {:>11} {:>8}{note}",
             sample.at.as_secs_f64(),
             mib(sample.rss_kib),
-            sample.open_files
+            sample.open_files,
+            sample.threads
         );
     }
     let fitted: Vec<&RssSample> = samples.iter().filter(|s| s.at >= args.warmup).collect();
@@ -2948,7 +2971,8 @@ impl SoakSetup<'_> {
             self.scratch.path.display()
         );
         println!(
-            "server: {} (pid {}) at {}, with --database-url on the cluster's socket{}",
+            "server: {} (pid {}) at {}, with --database-url on the cluster's socket{}, without \
+             RUST_BACKTRACE and RUST_LIB_BACKTRACE in its environment",
             self.server.binary.display(),
             self.server.pid,
             self.server.base,
