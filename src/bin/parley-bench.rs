@@ -15,10 +15,15 @@
 //!   database: what PostgreSQL alone can commit on this machine.
 //! - `idle`: opens many idle event streams and reports the server's resident memory
 //!   before and after, then checks every stream still delivers.
+//! - `soak`: starts its own PostgreSQL cluster and `parley` server, runs steady mixed
+//!   load for a long time (writes, lists, subscribers that drop and resume), stops the
+//!   database in the middle and starts it again, and reports the server's memory curve,
+//!   lost and duplicated deliveries, and server errors outside the outage.
 //!
 //! Every scenario reports the bench's own CPU time, and with `--pid` the server's and
 //! PostgreSQL's, so a reader can tell which side was the limit. Every run is bounded in
-//! count and time and stops by itself.
+//! count and time and stops by itself. All but `soak` drive a server that is already
+//! running.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -30,6 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt;
+use parley::db::cluster::{Cluster, ClusterOptions};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -56,6 +62,8 @@ enum Command {
     Ceiling(CeilingArgs),
     /// Idle streams: memory per open stream, then check every stream still delivers.
     Idle(IdleArgs),
+    /// Long mixed load on a server and database of its own, with a database restart.
+    Soak(SoakArgs),
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +254,68 @@ struct IdleArgs {
     phase_timeout: Duration,
 }
 
+/// `soak` starts a PostgreSQL cluster (in a scratch directory) and a `parley` server of its
+/// own, on loopback, so that it can stop and start the database in the middle of the run.
+#[derive(Debug, Args)]
+struct SoakArgs {
+    /// How long writers and readers run. The run then waits up to `--grace` for the last
+    /// deliveries, and stops by itself.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    duration: Duration,
+    /// How often the server's VmRSS is read (from the start to the end of `--duration`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    sample_every: Duration,
+    /// Samples before this are printed but left out of the RSS slope: pools, caches and
+    /// the allocator fill up first.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    warmup: Duration,
+    /// How long the database stays stopped. The fast shutdown starts at the middle of
+    /// `--duration`; the cluster is then started again on the same data directory. `0s`:
+    /// no outage.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    outage: Duration,
+    /// Writes per second, all rooms together. Each room has one writer that sends its next
+    /// write only once the previous one is answered, so the room's events must arrive in
+    /// the order the writes were acknowledged.
+    #[arg(long, default_value_t = 200.0)]
+    write_rate: f64,
+    /// List requests per second, all together (`?limit=20` of a room's messages, or of
+    /// the notes).
+    #[arg(long, default_value_t = 50.0)]
+    read_rate: f64,
+    /// Rooms: even ones are chat rooms that get messages; odd ones are notes that get
+    /// updates and comments in turn.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=100))]
+    rooms: u64,
+    /// Subscribers, each its own SSE connection; subscriber i follows room i % rooms.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(2..=1_000))]
+    subscribers: u64,
+    /// Mean time a subscriber keeps its stream after `ready` before dropping it on purpose
+    /// (uniformly between half and one and a half times this).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    drop_every: Duration,
+    /// Longest pause between a drop and the resume with `Last-Event-ID` (uniform from 0),
+    /// so that resumes replay what was missed.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    offline: Duration,
+    /// How long after the last write every subscriber may take to receive everything.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    grace: Duration,
+    /// The server binary. Default: `parley` next to this program.
+    #[arg(long)]
+    parley: Option<PathBuf>,
+    /// Directory holding `initdb` and `postgres`. Default: found as the server finds it.
+    #[arg(long)]
+    pg_bin_dir: Option<PathBuf>,
+    /// One more flag for the server, e.g. `--server-arg=--db-pool-size=8` (repeatable).
+    /// It gets `--database-url` and `--listen 127.0.0.1:0` already.
+    #[arg(long, allow_hyphen_values = true)]
+    server_arg: Vec<String>,
+    /// Keep the scratch directory (the cluster and the server's log) instead of deleting it.
+    #[arg(long)]
+    keep: bool,
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e}; write durations like `10s`"))
 }
@@ -280,6 +350,7 @@ fn main() -> std::process::ExitCode {
             Command::Throughput(args) => throughput(args).await,
             Command::Ceiling(args) => ceiling(args).await,
             Command::Idle(args) => idle(args).await,
+            Command::Soak(args) => soak(args).await,
         }
     });
     // Streams left open by a failed run must not keep the process alive.
@@ -392,11 +463,13 @@ async fn post_message(
 }
 
 // ---------------------------------------------------------------------------------------
-// A minimal SSE client (adapted from tests/api/sse.rs): parses `event` and `data`, skips
-// `id`, comments and `retry`.
+// A minimal SSE client (adapted from tests/api/sse.rs): parses `id`, `event` and `data`,
+// skips comments and `retry`.
 
 #[derive(Debug, Clone, PartialEq)]
 struct SseEvent {
+    /// The event's `id:`, which a client sends back as `Last-Event-ID` to resume.
+    id: Option<String>,
     event: String,
     data: String,
 }
@@ -419,6 +492,11 @@ impl SseStream {
             .await
             .with_context(|| format!("GET {url}"))?;
         let response = check_status(response, StatusCode::OK, url).await?;
+        Self::new(response, url)
+    }
+
+    /// Reads the events of a response that has already answered 200.
+    fn new(response: reqwest::Response, url: &str) -> Result<Self> {
         let content_type = response
             .headers()
             .get("content-type")
@@ -478,6 +556,7 @@ fn find_blank_line(buffer: &[u8]) -> Option<usize> {
 }
 
 fn parse(block: &str) -> Option<SseEvent> {
+    let mut id = None;
     let mut event = None;
     let mut data: Vec<&str> = Vec::new();
     for line in block.lines() {
@@ -487,6 +566,7 @@ fn parse(block: &str) -> Option<SseEvent> {
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
         match field {
+            "id" => id = Some(value.to_owned()),
             "event" => event = Some(value.to_owned()),
             "data" => data.push(value),
             _ => {}
@@ -496,6 +576,7 @@ fn parse(block: &str) -> Option<SseEvent> {
         return None;
     }
     Some(SseEvent {
+        id,
         event: event.unwrap_or_else(|| "message".to_owned()),
         data: data.join("\n"),
     })
@@ -766,13 +847,18 @@ impl CpuUsage {
 
 /// VmRSS of a process, in KiB.
 fn vm_rss_kib(pid: u32) -> Result<u64> {
+    proc_status_number(pid, "VmRSS:")
+}
+
+/// A numeric field of /proc/<pid>/status (`VmRSS:`, `Threads:`), without its unit.
+fn proc_status_number(pid: u32, field: &str) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("read /proc/{pid}/status: is {pid} the server's PID?"))?;
     let line = status
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .ok_or_else(|| anyhow!("/proc/{pid}/status has no VmRSS line"))?;
-    line.trim_start_matches("VmRSS:")
+        .find(|line| line.starts_with(field))
+        .ok_or_else(|| anyhow!("/proc/{pid}/status has no {field} line"))?;
+    line.trim_start_matches(field)
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -1901,4 +1987,1471 @@ async fn idle(args: IdleArgs) -> Result<bool> {
         rss_closed as f64 / 1024.0
     );
     Ok(open == args.streams && delivered == open && post_errors.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------
+// soak: a private server and database under steady mixed load, with a database restart
+
+/// Reader tasks sharing `--read-rate`.
+const SOAK_READERS: u64 = 4;
+/// How long a subscriber waits before trying again after a failed connection. Shorter than
+/// the server's `retry:` hint (2–3 s), so that the outage is probed often.
+const SOAK_RETRY: Duration = Duration::from_secs(1);
+/// Bound on the server's start (migrations included) and on its readiness after the restart.
+const SOAK_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A request the soak sends, as the report groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SoakKind {
+    Message,
+    NoteUpdate,
+    Comment,
+    List,
+    Stream,
+}
+
+impl SoakKind {
+    const ALL: [Self; 5] = [
+        Self::Message,
+        Self::NoteUpdate,
+        Self::Comment,
+        Self::List,
+        Self::Stream,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Message => "post message",
+            Self::NoteUpdate => "update note",
+            Self::Comment => "post comment",
+            Self::List => "list",
+            Self::Stream => "open stream",
+        }
+    }
+}
+
+/// A request that did not get its expected answer, with when it was sent and when it
+/// ended, since the start of the run.
+struct Failure {
+    sent: Duration,
+    ended: Duration,
+    /// `None`: no HTTP answer, or a stream that ended (see `detail`).
+    status: Option<StatusCode>,
+    detail: String,
+}
+
+impl Failure {
+    fn server_error(&self) -> bool {
+        self.status.is_some_and(|status| status.is_server_error())
+    }
+
+    fn client_error(&self) -> bool {
+        self.status.is_some_and(|status| status.is_client_error())
+    }
+
+    /// Whether the request overlapped the outage `(from, to)` at all.
+    fn during(&self, outage: Option<(Duration, Duration)>) -> bool {
+        outage.is_some_and(|(from, to)| self.sent <= to && self.ended >= from)
+    }
+}
+
+#[derive(Default)]
+struct KindTally {
+    latencies: Vec<Duration>,
+    failures: Vec<Failure>,
+}
+
+/// Locks a mutex whose holder may have panicked: the tallies it guards stay usable.
+fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Every answer of the run, by request kind.
+struct Ledger {
+    start: Instant,
+    kinds: std::sync::Mutex<HashMap<SoakKind, KindTally>>,
+}
+
+impl Ledger {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            kinds: std::sync::Mutex::default(),
+        }
+    }
+
+    fn with<T>(&self, kind: SoakKind, f: impl FnOnce(&mut KindTally) -> T) -> T {
+        f(locked(&self.kinds).entry(kind).or_default())
+    }
+
+    fn ok(&self, kind: SoakKind, sent: Instant) {
+        self.with(kind, |tally| tally.latencies.push(sent.elapsed()));
+    }
+
+    fn failed(&self, kind: SoakKind, sent: Instant, status: Option<StatusCode>, detail: String) {
+        let failure = Failure {
+            sent: sent.saturating_duration_since(self.start),
+            ended: self.start.elapsed(),
+            status,
+            detail,
+        };
+        self.with(kind, |tally| tally.failures.push(failure));
+    }
+
+    fn take(&self) -> HashMap<SoakKind, KindTally> {
+        std::mem::take(&mut *locked(&self.kinds))
+    }
+}
+
+/// Sends one request, records its answer, and returns the body when the status is
+/// `expected`.
+async fn attempt<T: serde::de::DeserializeOwned>(
+    ledger: &Ledger,
+    kind: SoakKind,
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+) -> Option<T> {
+    let sent = Instant::now();
+    let answer = async {
+        let response = request.timeout(REQUEST_TIMEOUT).send().await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.bytes().await?))
+    }
+    .await;
+    let (status, body) = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            let detail = format!("{:#}", anyhow::Error::from(error));
+            ledger.failed(kind, sent, None, detail);
+            return None;
+        }
+    };
+    if status != expected {
+        let detail = String::from_utf8_lossy(&body).chars().take(300).collect();
+        ledger.failed(kind, sent, Some(status), detail);
+        return None;
+    }
+    match serde_json::from_slice(&body) {
+        Ok(value) => {
+            ledger.ok(kind, sent);
+            Some(value)
+        }
+        Err(error) => {
+            ledger.failed(
+                kind,
+                sent,
+                Some(status),
+                format!("unexpected body: {error}"),
+            );
+            None
+        }
+    }
+}
+
+/// One write of a room, as the writer's answer and the room's stream both name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Delivery {
+    Message(i64),
+    NoteVersion(i64),
+}
+
+#[derive(Deserialize)]
+struct IdBody {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct VersionBody {
+    version: i64,
+}
+
+fn soak_delivery(event: &SseEvent) -> Option<Delivery> {
+    match event.event.as_str() {
+        "message.created" => serde_json::from_str::<IdBody>(&event.data)
+            .ok()
+            .map(|body| Delivery::Message(body.id)),
+        "note.updated" => serde_json::from_str::<VersionBody>(&event.data)
+            .ok()
+            .map(|body| Delivery::NoteVersion(body.version)),
+        _ => None,
+    }
+}
+
+/// A uniformly random number in [0, 1).
+fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+/// What a room's writer does.
+enum RoomWrites {
+    /// Posts messages to a chat room.
+    Chat { messages: String },
+    /// Updates a note and comments on it, in turn: both go to stream `notes/<key>`.
+    Note { note: String, comments: String },
+}
+
+struct SoakRoom {
+    events: String,
+    writes: RoomWrites,
+}
+
+/// The shared parts of every load task.
+#[derive(Clone)]
+struct SoakContext {
+    client: reqwest::Client,
+    token: Arc<str>,
+    ledger: Arc<Ledger>,
+    /// When writers and readers stop.
+    until: tokio::time::Instant,
+}
+
+/// Writes to one room at `rate` per second, each write sent once the previous one is
+/// answered, so that the room's events are in the order of the acknowledgements. Returns
+/// the acknowledged writes in that order.
+async fn soak_writer(context: SoakContext, room: Arc<SoakRoom>, rate: f64) -> Vec<Delivery> {
+    let started = tokio::time::Instant::now();
+    let mut acknowledged = Vec::new();
+    for k in 0u64.. {
+        let at = started + Duration::from_secs_f64(k as f64 / rate);
+        if at >= context.until {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        let (client, ledger, token) = (&context.client, &context.ledger, &*context.token);
+        let written = match &room.writes {
+            RoomWrites::Note { note, .. } if k % 2 == 0 => {
+                let body = json!({ "title": "Soak note", "body": format!("soak update {k}") });
+                let request = client.put(note).bearer_auth(token).json(&body);
+                attempt::<VersionBody>(ledger, SoakKind::NoteUpdate, request, StatusCode::OK)
+                    .await
+                    .map(|note| Delivery::NoteVersion(note.version))
+            }
+            RoomWrites::Note { comments, .. } => {
+                let body = json!({ "message": format!("soak comment {k}") });
+                let request = client.post(comments).bearer_auth(token).json(&body);
+                attempt::<IdBody>(ledger, SoakKind::Comment, request, StatusCode::CREATED)
+                    .await
+                    .map(|message| Delivery::Message(message.id))
+            }
+            RoomWrites::Chat { messages } => {
+                let body = json!({ "message": format!("soak message {k}") });
+                let request = client.post(messages).bearer_auth(token).json(&body);
+                attempt::<IdBody>(ledger, SoakKind::Message, request, StatusCode::CREATED)
+                    .await
+                    .map(|message| Delivery::Message(message.id))
+            }
+        };
+        acknowledged.extend(written);
+    }
+    acknowledged
+}
+
+/// Lists at `rate` per second, one request after another, cycling through `urls`.
+async fn soak_reader(context: SoakContext, urls: Arc<[String]>, offset: usize, rate: f64) {
+    let started = tokio::time::Instant::now();
+    for k in 0u64.. {
+        let at = started + Duration::from_secs_f64(k as f64 / rate);
+        if at >= context.until {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        let Some(url) = urls.get((offset + k as usize) % urls.len()) else {
+            break;
+        };
+        let request = context.client.get(url);
+        let ledger = &context.ledger;
+        attempt::<serde::de::IgnoredAny>(ledger, SoakKind::List, request, StatusCode::OK).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Subscribers drop and resume.
+    Load,
+    /// The writers have stopped: subscribers stay connected until they have everything.
+    Settle,
+    /// The run is over.
+    Stop,
+}
+
+/// What one subscriber has seen, across all its connections. Shared with the main task,
+/// which watches it to know when everything has arrived.
+#[derive(Default)]
+struct Received {
+    /// Every delivery, in arrival order, duplicates included.
+    order: Vec<Delivery>,
+    distinct: std::collections::HashSet<Delivery>,
+    /// Connections that reached `ready`: the first one and every resume.
+    connections: u64,
+    /// Connections the subscriber closed on purpose.
+    drops: u64,
+    resets: u64,
+    /// Events that are neither `ready`, `reset`, nor a write of the room.
+    other_events: u64,
+    connected: bool,
+}
+
+struct SoakSubscriber {
+    client: reqwest::Client,
+    url: String,
+    ledger: Arc<Ledger>,
+    received: Arc<std::sync::Mutex<Received>>,
+    phase: watch::Receiver<Phase>,
+    drop_every: Duration,
+    offline: Duration,
+}
+
+/// How one connection of a subscriber ended.
+enum Visit {
+    Dropped,
+    Failed,
+    Stopped,
+}
+
+impl SoakSubscriber {
+    fn received(&self) -> std::sync::MutexGuard<'_, Received> {
+        locked(&self.received)
+    }
+
+    /// Connects, resumes after the last id seen, and reads until it drops the connection
+    /// on purpose, the connection fails, or the run stops.
+    async fn run(mut self) {
+        let mut last_id: Option<String> = None;
+        loop {
+            if *self.phase.borrow() == Phase::Stop {
+                return;
+            }
+            let visit = self.visit(&mut last_id).await;
+            self.received().connected = false;
+            let pause = match visit {
+                Visit::Dropped => self.offline.mul_f64(random_fraction()),
+                Visit::Failed => SOAK_RETRY,
+                Visit::Stopped => return,
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = self.phase.wait_for(|phase| *phase == Phase::Stop) => return,
+            }
+        }
+    }
+
+    /// Records a stream that ended after `ready`, as of now: when it started does not
+    /// matter, only whether it ended during the outage.
+    fn ended(&self, detail: &str) -> Visit {
+        let now = Instant::now();
+        self.ledger
+            .failed(SoakKind::Stream, now, None, detail.to_owned());
+        Visit::Failed
+    }
+
+    async fn visit(&mut self, last_id: &mut Option<String>) -> Visit {
+        let sent = Instant::now();
+        let fail = |status, detail: String| {
+            self.ledger.failed(SoakKind::Stream, sent, status, detail);
+            Visit::Failed
+        };
+        let mut request = self
+            .client
+            .get(&self.url)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_id.as_deref() {
+            request = request.header("last-event-id", id);
+        }
+        let response = match tokio::time::timeout(REQUEST_TIMEOUT, request.send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => return fail(None, format!("{:#}", anyhow::Error::from(error))),
+            Err(_) => return fail(None, format!("no answer within {REQUEST_TIMEOUT:?}")),
+        };
+        let status = response.status();
+        if status != StatusCode::OK {
+            let body = response.text().await.unwrap_or_default();
+            return fail(Some(status), body.chars().take(300).collect());
+        }
+        let mut stream = match SseStream::new(response, &self.url) {
+            Ok(stream) => stream,
+            Err(error) => return fail(Some(status), format!("{error:#}")),
+        };
+        // Drops come only after `ready`, so that every resume finishes its replay first.
+        let lifetime = self.drop_every.mul_f64(0.5 + random_fraction());
+        let ready_by = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        let mut drop_at = ready_by;
+        let mut ready = false;
+        loop {
+            let dropping = ready && *self.phase.borrow() == Phase::Load;
+            let event = tokio::select! {
+                event = stream.next() => event,
+                () = tokio::time::sleep_until(ready_by), if !ready => {
+                    return fail(None, format!("no `ready` within {REQUEST_TIMEOUT:?}"));
+                }
+                () = tokio::time::sleep_until(drop_at), if dropping => {
+                    self.received().drops += 1;
+                    return Visit::Dropped;
+                }
+                changed = self.phase.changed() => {
+                    if changed.is_err() || *self.phase.borrow() == Phase::Stop {
+                        return Visit::Stopped;
+                    }
+                    continue;
+                }
+            };
+            let event = match event {
+                Ok(Some(event)) => event,
+                Ok(None) if ready => {
+                    return self.ended("the server ended the stream after `ready`");
+                }
+                Ok(None) => return fail(None, "the server ended the stream before `ready`".into()),
+                Err(error) if ready => return self.ended(&format!("{error:#}")),
+                Err(error) => return fail(None, format!("{error:#}")),
+            };
+            if let Some(id) = &event.id {
+                *last_id = Some(id.clone());
+            }
+            let mut received = self.received();
+            match event.event.as_str() {
+                "ready" => {
+                    ready = true;
+                    drop_at = tokio::time::Instant::now() + lifetime;
+                    self.ledger.ok(SoakKind::Stream, sent);
+                    received.connections += 1;
+                    received.connected = true;
+                }
+                "reset" => received.resets += 1,
+                _ => match soak_delivery(&event) {
+                    Some(delivery) => {
+                        received.order.push(delivery);
+                        received.distinct.insert(delivery);
+                    }
+                    None => received.other_events += 1,
+                },
+            }
+        }
+    }
+}
+
+/// A scratch directory for the cluster and the server's log, removed at the end unless
+/// asked to keep it.
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    fn create(keep: bool) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("parley-soak-{}", random_hex(4)?));
+        std::fs::create_dir(&path).with_context(|| format!("create {}", path.display()))?;
+        // PostgreSQL runs as an unprivileged user when the bench runs as root: it must be
+        // able to enter the directory.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("chmod {}", path.display()))?;
+        Ok(Self { path, keep })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+async fn start_soak_cluster(dir: PathBuf, options: ClusterOptions) -> Result<Cluster> {
+    tokio::task::spawn_blocking(move || {
+        let cluster = Cluster::start(&dir, &options)?;
+        cluster.ensure_database("parley")?;
+        Ok(cluster)
+    })
+    .await
+    .context("the PostgreSQL start panicked")?
+}
+
+async fn stop_soak_cluster(cluster: Cluster) -> Result<()> {
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .context("the PostgreSQL stop panicked")?
+}
+
+/// The `parley` server the soak runs, its output going to a log file.
+struct SoakServer {
+    binary: PathBuf,
+    child: tokio::process::Child,
+    pid: u32,
+    base: String,
+    log: PathBuf,
+}
+
+impl SoakServer {
+    async fn start(
+        binary: &Path,
+        database_url: &str,
+        extra: &[String],
+        log: PathBuf,
+    ) -> Result<Self> {
+        let file =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let mut child = tokio::process::Command::new(binary)
+            .arg("--database-url")
+            .arg(database_url)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            // With these set, every error captures a backtrace, and the first one symbolized
+            // keeps the debug symbols in memory: a step of tens of MiB at the first database
+            // error, which is the environment's doing, not the server's.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("run {}", binary.display()))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow!("the server exited at once"))?;
+        let deadline = Instant::now() + SOAK_START_TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            // The server logs `listening on http://<address>` once it accepts connections.
+            if let Some(address) = text
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                let base = format!("http://{address}");
+                let binary = binary.to_owned();
+                return Ok(Self {
+                    binary,
+                    child,
+                    pid,
+                    base,
+                    log,
+                });
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "the server exited ({status}) before listening; its log:\n{}",
+                    tail(&text)
+                );
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the server did not listen within {SOAK_START_TIMEOUT:?}; its log:\n{}",
+                tail(&text)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, then a bounded wait for the graceful exit; SIGKILL if it does not come.
+    async fn stop(mut self) -> Result<String> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(format!("had already exited: {status}"));
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid).context("pid")?);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).context("SIGTERM")?;
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.child.wait()).await {
+            Ok(status) => Ok(format!("exited after SIGTERM: {}", status?)),
+            Err(_) => {
+                self.child.kill().await?;
+                Ok(format!(
+                    "did not exit within {REQUEST_TIMEOUT:?} of SIGTERM; killed"
+                ))
+            }
+        }
+    }
+}
+
+/// The last 20 lines of a log.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+struct RssSample {
+    at: Duration,
+    rss_kib: u64,
+    open_files: usize,
+    /// Each thread may hold a malloc arena of its own: a step in RSS often comes with more
+    /// threads (say, blocking database calls waiting out an outage).
+    threads: u64,
+}
+
+/// Reads the server's VmRSS every `every` from `start` up to `start + duration`, both
+/// included. Stops early if the server is gone, and then says so.
+async fn sample_rss(
+    pid: u32,
+    start: tokio::time::Instant,
+    every: Duration,
+    duration: Duration,
+) -> (Vec<RssSample>, bool) {
+    let mut ticks = tokio::time::interval_at(start, every);
+    let mut samples = Vec::new();
+    loop {
+        if ticks.tick().await.duration_since(start) > duration {
+            return (samples, false);
+        }
+        let read = (
+            vm_rss_kib(pid),
+            open_fds(pid),
+            proc_status_number(pid, "Threads:"),
+        );
+        let (Ok(rss_kib), Ok(open_files), Ok(threads)) = read else {
+            return (samples, true);
+        };
+        samples.push(RssSample {
+            at: start.elapsed(),
+            rss_kib,
+            open_files,
+            threads,
+        });
+    }
+}
+
+/// When the database went away and came back, since the start of the run.
+struct Outage {
+    /// The fast shutdown was asked for.
+    stopping: Duration,
+    /// PostgreSQL had exited.
+    stopped: Duration,
+    /// PostgreSQL accepted connections again.
+    started: Duration,
+    /// The server's `/readyz` answered 200 again.
+    ready: Duration,
+}
+
+impl Outage {
+    fn window(&self) -> (Duration, Duration) {
+        (self.stopping, self.ready)
+    }
+}
+
+struct OutagePlan {
+    client: reqwest::Client,
+    base: String,
+    dir: PathBuf,
+    options: ClusterOptions,
+    start: Instant,
+    at: Duration,
+    length: Duration,
+}
+
+/// Stops the cluster at `at`, starts it again on the same data directory `length` later,
+/// and waits until the server is ready again. Returns the running cluster.
+async fn soak_outage(plan: OutagePlan, cluster: Cluster) -> (Result<Cluster>, Option<Outage>) {
+    let since = |instant: Instant| instant.duration_since(plan.start);
+    tokio::time::sleep_until(tokio::time::Instant::from_std(plan.start + plan.at)).await;
+    let stopping = since(Instant::now());
+    eprintln!("soak: {:.1} s: stopping PostgreSQL", stopping.as_secs_f64());
+    if let Err(error) = stop_soak_cluster(cluster).await {
+        return (Err(error.context("stop PostgreSQL")), None);
+    }
+    let stopped = since(Instant::now());
+    tokio::time::sleep_until(tokio::time::Instant::from_std(
+        plan.start + plan.at + plan.length,
+    ))
+    .await;
+    let cluster = match start_soak_cluster(plan.dir.clone(), plan.options.clone()).await {
+        Ok(cluster) => cluster,
+        Err(error) => return (Err(error.context("start PostgreSQL again")), None),
+    };
+    let started = since(Instant::now());
+    eprintln!(
+        "soak: {:.1} s: PostgreSQL started again",
+        started.as_secs_f64()
+    );
+    let deadline = Instant::now() + SOAK_START_TIMEOUT;
+    let url = format!("{}/readyz", plan.base);
+    loop {
+        let answer = plan.client.get(&url).timeout(REQUEST_TIMEOUT).send().await;
+        if answer.is_ok_and(|response| response.status() == StatusCode::OK) {
+            break;
+        }
+        if Instant::now() > deadline {
+            let error =
+                anyhow!("/readyz did not answer 200 within {SOAK_START_TIMEOUT:?} of the restart");
+            return (Err(error), None);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outage = Outage {
+        stopping,
+        stopped,
+        started,
+        ready: since(Instant::now()),
+    };
+    (Ok(cluster), Some(outage))
+}
+
+/// CPU counters at one moment, for the bench, the server and PostgreSQL (the bench's
+/// other descendants, alive or reaped: the cluster is restarted in the middle).
+struct SoakCpu {
+    at: Instant,
+    bench: Duration,
+    parley: u64,
+    descendants: u64,
+    machine: u64,
+}
+
+impl SoakCpu {
+    fn now(server: u32) -> Result<Self> {
+        let (user, system) = rusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
+        let (_, descendants) = server_cpu_ticks(std::process::id())?;
+        let (_, parley, _) = proc_stat(server)?;
+        Ok(Self {
+            at: Instant::now(),
+            bench: user + system,
+            parley,
+            descendants,
+            machine: machine_busy_ticks()?,
+        })
+    }
+
+    fn print_since(&self, start: &Self) {
+        let wall = self.at.duration_since(start.at).as_secs_f64().max(1e-6);
+        let share = |cpu: Duration| 100.0 * cpu.as_secs_f64() / wall;
+        let bench = self.bench.saturating_sub(start.bench);
+        let parley = ticks(self.parley.saturating_sub(start.parley));
+        let descendants = ticks(self.descendants.saturating_sub(start.descendants));
+        let postgres = descendants.saturating_sub(parley);
+        let machine = ticks(self.machine.saturating_sub(start.machine));
+        let others = machine.saturating_sub(bench + descendants);
+        println!(
+            "CPU over the run, % of one core: bench {:.0}%, parley {:.0}%, PostgreSQL {:.0}%, \
+             other processes {:.0}%; the machine was {:.0}% busy of {}00%",
+            share(bench),
+            share(parley),
+            share(postgres),
+            share(others),
+            share(machine),
+            cores()
+        );
+    }
+}
+
+/// The RSS table, every sample, then the slope after the warm-up; with an outage, also the
+/// slopes before and after it and the step across it, since a one-time step in the middle
+/// of the fitted part tilts the overall slope without being a leak.
+fn print_rss(
+    samples: &[RssSample],
+    args: &SoakArgs,
+    window: Option<(Duration, Duration)>,
+    pid: u32,
+) {
+    let in_outage = |at: Duration| window.is_some_and(|(from, to)| at >= from && at <= to);
+    println!(
+        "server VmRSS every {} (pid {pid}, /proc/<pid>/status):",
+        humantime::format_duration(args.sample_every)
+    );
+    println!(
+        "{:>8} {:>12} {:>11} {:>8}",
+        "t (s)", "VmRSS (MiB)", "open files", "threads"
+    );
+    for sample in samples {
+        let note = match (in_outage(sample.at), sample.at < args.warmup) {
+            (true, _) => "  database down",
+            (false, true) => "  warm-up",
+            (false, false) => "",
+        };
+        println!(
+            "{:>8.0} {:>12.1} {:>11} {:>8}{note}",
+            sample.at.as_secs_f64(),
+            mib(sample.rss_kib),
+            sample.open_files,
+            sample.threads
+        );
+    }
+    let fitted: Vec<&RssSample> = samples.iter().filter(|s| s.at >= args.warmup).collect();
+    let Some(overall) = rss_slope(&fitted) else {
+        println!("RSS slope: too few samples after the warm-up");
+        return;
+    };
+    let rss = |sample: Option<&&RssSample>| sample.map_or(0.0, |s| mib(s.rss_kib));
+    println!(
+        "RSS slope: {overall:+.2} MiB/h ({:+.2} MB/h), least squares over the {} samples from {} \
+         s (after the {} warm-up) to the end; over them VmRSS went {:.1} → {:.1} MiB, min {:.1}, \
+         max {:.1}",
+        overall * 1.048_576,
+        fitted.len(),
+        args.warmup.as_secs(),
+        humantime::format_duration(args.warmup),
+        rss(fitted.first()),
+        rss(fitted.last()),
+        rss(fitted.iter().min_by_key(|s| s.rss_kib)),
+        rss(fitted.iter().max_by_key(|s| s.rss_kib)),
+    );
+    let Some((from, to)) = window else {
+        return;
+    };
+    let before: Vec<&RssSample> = fitted.iter().copied().filter(|s| s.at < from).collect();
+    let after: Vec<&RssSample> = fitted.iter().copied().filter(|s| s.at > to).collect();
+    let part = |part: &[&RssSample]| match rss_slope(part) {
+        Some(slope) => format!("{slope:+.2} MiB/h over {} samples", part.len()),
+        None => format!("- ({} samples)", part.len()),
+    };
+    println!(
+        "  the same fit before the outage (warm-up to {} s): {}; after it ({} s to the end): {}; \
+         across it VmRSS went {:.1} → {:.1} MiB (last sample before, first after)",
+        duration_cell(from),
+        part(&before),
+        duration_cell(to),
+        part(&after),
+        rss(samples.iter().rfind(|s| s.at < from).as_ref()),
+        rss(samples.iter().find(|s| s.at > to).as_ref()),
+    );
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The least-squares slope of VmRSS over time, in MiB per hour.
+fn rss_slope(samples: &[&RssSample]) -> Option<f64> {
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|s| (s.at.as_secs_f64() / 3600.0, mib(s.rss_kib)))
+        .collect();
+    least_squares_slope(&points)
+}
+
+/// Least-squares slope of `(x, y)` points; `None` under two distinct x.
+fn least_squares_slope(points: &[(f64, f64)]) -> Option<f64> {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// What the subscribers received, against what the writers got acknowledged.
+#[derive(Default)]
+struct SoakTally {
+    expected: u64,
+    delivered: u64,
+    lost: u64,
+    duplicated: u64,
+    out_of_order: u64,
+    /// Deliveries of writes whose answer was an error (they committed all the same).
+    unacknowledged: u64,
+    resets: u64,
+    other_events: u64,
+    connections: u64,
+    drops: u64,
+    /// Subscribers that never reached `ready` at all.
+    never_connected: u64,
+}
+
+impl SoakTally {
+    /// `rank`: each acknowledged write of the subscriber's room, and its place in the
+    /// room's order.
+    fn add(&mut self, received: &Received, rank: &HashMap<Delivery, usize>) {
+        let mut seen: HashMap<Delivery, u32> = HashMap::with_capacity(rank.len());
+        let mut highest: Option<usize> = None;
+        for delivery in &received.order {
+            let count = seen.entry(*delivery).or_default();
+            *count += 1;
+            if *count > 1 {
+                self.duplicated += 1;
+                continue;
+            }
+            match rank.get(delivery) {
+                Some(&place) => {
+                    self.delivered += 1;
+                    if highest.is_some_and(|highest| place < highest) {
+                        self.out_of_order += 1;
+                    }
+                    highest = highest.max(Some(place));
+                }
+                None => self.unacknowledged += 1,
+            }
+        }
+        self.expected += rank.len() as u64;
+        self.lost += rank.keys().filter(|d| !seen.contains_key(d)).count() as u64;
+        self.resets += received.resets;
+        self.other_events += received.other_events;
+        self.connections += received.connections;
+        self.drops += received.drops;
+        self.never_connected += u64::from(received.connections == 0);
+    }
+}
+
+fn check_soak_args(args: &SoakArgs) -> Result<()> {
+    ensure!(
+        args.duration >= Duration::from_secs(30) && args.duration <= Duration::from_secs(86_400),
+        "--duration must be from 30s to 24h"
+    );
+    ensure!(
+        args.sample_every >= Duration::from_secs(1) && args.sample_every * 3 <= args.duration,
+        "--sample-every must be at least 1s and at most a third of --duration"
+    );
+    ensure!(
+        args.warmup + args.sample_every * 2 <= args.duration,
+        "--warmup must leave at least two samples before the end of --duration"
+    );
+    ensure!(
+        args.outage * 2 < args.duration,
+        "--outage starts at the middle of --duration and must end before it does"
+    );
+    ensure!(
+        (1.0..=2_000.0).contains(&args.write_rate) && (0.0..=2_000.0).contains(&args.read_rate),
+        "--write-rate must be from 1 to 2000 and --read-rate from 0 to 2000 per second"
+    );
+    ensure!(
+        args.write_rate / args.rooms as f64 >= 0.1,
+        "--write-rate must give each room at least 0.1 writes per second"
+    );
+    ensure!(
+        args.subscribers >= args.rooms,
+        "--subscribers must be at least --rooms, so that every room is watched"
+    );
+    ensure!(
+        args.drop_every >= Duration::from_secs(1),
+        "--drop-every must be at least 1s"
+    );
+    Ok(())
+}
+
+/// The rooms: even ones chat rooms, odd ones notes (created here), named after `tag`.
+async fn soak_rooms(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    tag: &str,
+    rooms: u64,
+) -> Result<Vec<Arc<SoakRoom>>> {
+    let mut created = Vec::new();
+    for i in 0..rooms {
+        let name = format!("soak-{tag}-{i}");
+        let room = if i % 2 == 0 {
+            SoakRoom {
+                events: format!("{base}/api/rooms/chat/{name}/events"),
+                writes: RoomWrites::Chat {
+                    messages: format!("{base}/api/rooms/chat/{name}/messages"),
+                },
+            }
+        } else {
+            let note = json!({ "key": name, "title": "Soak note", "body": "soak" });
+            let request = client.post(format!("{base}/api/notes")).bearer_auth(token);
+            exchange(request.json(&note), StatusCode::CREATED, "POST note").await?;
+            SoakRoom {
+                events: format!("{base}/api/rooms/notes/{name}/events"),
+                writes: RoomWrites::Note {
+                    note: format!("{base}/api/notes/{name}"),
+                    comments: format!("{base}/api/rooms/notes/{name}/messages"),
+                },
+            }
+        };
+        created.push(Arc::new(room));
+    }
+    Ok(created)
+}
+
+/// What the report's first lines describe.
+struct SoakSetup<'a> {
+    args: &'a SoakArgs,
+    scratch: &'a Scratch,
+    server: &'a SoakServer,
+    tag: &'a str,
+    opened_in: Duration,
+    writers_done: Duration,
+}
+
+impl SoakSetup<'_> {
+    fn print(&self, outage: Option<&Outage>, outage_error: Option<&anyhow::Error>) {
+        println!(
+            "soak: {} of mixed load on a private server and PostgreSQL cluster in {}",
+            humantime::format_duration(self.args.duration),
+            self.scratch.path.display()
+        );
+        println!(
+            "server: {} (pid {}) at {}, with --database-url on the cluster's socket{}, without \
+             RUST_BACKTRACE and RUST_LIB_BACKTRACE in its environment",
+            self.server.binary.display(),
+            self.server.pid,
+            self.server.base,
+            if self.args.server_arg.is_empty() {
+                String::new()
+            } else {
+                format!(" and {}", self.args.server_arg.join(" "))
+            }
+        );
+        let (chats, tag) = (self.args.rooms.div_ceil(2), self.tag);
+        println!(
+            "writes: {} per second over {} rooms, one writer per room sending each write when the \
+             previous one is answered ({chats} chat rooms chat/soak-{tag}-<even>: messages; {} notes \
+             notes/soak-{tag}-<odd>: note updates and comments in turn)",
+            self.args.write_rate,
+            self.args.rooms,
+            self.args.rooms - chats
+        );
+        println!(
+            "reads: {} lists per second from {SOAK_READERS} readers (?limit=20 of each room's \
+             messages, and of the notes)",
+            self.args.read_rate
+        );
+        println!(
+            "subscribers: {} ({} per room), live on their room {:.2} s after the start; each drops \
+             its stream {}–{} after `ready` and resumes with Last-Event-ID 0–{} later",
+            self.args.subscribers,
+            self.args.subscribers as f64 / self.args.rooms as f64,
+            self.opened_in.as_secs_f64(),
+            humantime::format_duration(self.args.drop_every / 2),
+            humantime::format_duration(self.args.drop_every * 3 / 2),
+            humantime::format_duration(self.args.offline)
+        );
+        match outage {
+            Some(outage) => println!(
+                "database outage: fast shutdown asked at {} s, PostgreSQL gone at {} s, started again \
+                 at {} s on the same data directory, /readyz 200 again at {} s; \"in outage\" below \
+                 means a request that overlapped {}–{} s",
+                duration_cell(outage.stopping),
+                duration_cell(outage.stopped),
+                duration_cell(outage.started),
+                duration_cell(outage.ready),
+                duration_cell(outage.stopping),
+                duration_cell(outage.ready)
+            ),
+            None if self.args.outage.is_zero() => println!("database outage: none (--outage 0s)"),
+            None => println!("database outage: did not complete"),
+        }
+        if let Some(error) = outage_error {
+            println!("database restart failed: {error:#}");
+        }
+        println!(
+            "writers and readers stopped at {} s",
+            duration_cell(self.writers_done)
+        );
+    }
+}
+
+/// The requests table: answers by kind, failures in and outside the outage, and the first
+/// failures outside it. Returns the 5xx outside the outage, and every failure outside it.
+fn print_requests(
+    kinds: &mut HashMap<SoakKind, KindTally>,
+    window: Option<(Duration, Duration)>,
+) -> (u64, u64) {
+    let line = |cells: [&str; 8]| {
+        println!(
+            "{:<13} {:>8} {:>8} {:>6} {:>14} {:>12} {:>15} {:>13}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
+        );
+    };
+    line([
+        "requests",
+        "sent",
+        "ok",
+        "4xx",
+        "5xx in outage",
+        "5xx outside",
+        "other in outage",
+        "other outside",
+    ]);
+    let mut failures_outside = 0u64;
+    let mut server_errors_outside = 0u64;
+    let mut first_outside: Vec<String> = Vec::new();
+    for kind in SoakKind::ALL {
+        let tally = kinds.entry(kind).or_default();
+        let count = |server: bool, during: bool| {
+            tally
+                .failures
+                .iter()
+                .filter(|f| {
+                    !f.client_error() && f.server_error() == server && f.during(window) == during
+                })
+                .count()
+        };
+        let client_errors = tally.failures.iter().filter(|f| f.client_error()).count();
+        let (server_in, server_out) = (count(true, true), count(true, false));
+        let (other_in, other_out) = (count(false, true), count(false, false));
+        server_errors_outside += server_out as u64;
+        failures_outside += (client_errors + server_out + other_out) as u64;
+        for failure in tally
+            .failures
+            .iter()
+            .filter(|f| f.client_error() || !f.during(window))
+            .take(3)
+        {
+            first_outside.push(format!(
+                "{} at {} s: {}{}",
+                kind.name(),
+                duration_cell(failure.sent),
+                failure
+                    .status
+                    .map_or(String::new(), |status| format!("{status} ")),
+                failure.detail
+            ));
+        }
+        let sent = tally.latencies.len() + tally.failures.len();
+        let counts = [
+            sent,
+            tally.latencies.len(),
+            client_errors,
+            server_in,
+            server_out,
+            other_in,
+            other_out,
+        ]
+        .map(|n| n.to_string());
+        let [sent, ok, client, server_in, server_out, other_in, other_out] = counts;
+        line([
+            kind.name(),
+            &sent,
+            &ok,
+            &client,
+            &server_in,
+            &server_out,
+            &other_in,
+            &other_out,
+        ]);
+    }
+    println!(
+        "(\"open stream\": ok = connections that reached `ready`; its failures include \
+         connections that ended before `ready`, and streams the server ended after it)"
+    );
+    for line in &first_outside {
+        println!("  {line}");
+    }
+    (server_errors_outside, failures_outside)
+}
+
+/// Latency of the successful requests of each kind.
+fn print_latencies(kinds: &mut HashMap<SoakKind, KindTally>) {
+    print_header();
+    for kind in SoakKind::ALL {
+        if let Some(tally) = kinds.get_mut(&kind) {
+            let name = match kind {
+                SoakKind::Message => "message",
+                SoakKind::NoteUpdate => "note",
+                SoakKind::Comment => "comment",
+                SoakKind::List => "list",
+                SoakKind::Stream => "ready",
+            };
+            print_row(name, &mut tally.latencies);
+        }
+    }
+    println!(
+        "(successful requests over the whole run; `ready`: from the request to the `ready` \
+         event, replay included)"
+    );
+}
+
+/// A subscriber's room, and what it has received so far.
+type Progress = (usize, Arc<std::sync::Mutex<Received>>);
+
+/// Starts the subscribers and waits until each is live on its room.
+async fn start_subscribers(
+    args: &SoakArgs,
+    client: &reqwest::Client,
+    rooms: &[Arc<SoakRoom>],
+    ledger: &Arc<Ledger>,
+    phase: &watch::Receiver<Phase>,
+) -> Result<(JoinSet<()>, Vec<Progress>)> {
+    let mut subscribers = JoinSet::new();
+    let mut progress = Vec::new();
+    for i in 0..args.subscribers {
+        let room = (i % args.rooms) as usize;
+        let received = Arc::new(std::sync::Mutex::new(Received::default()));
+        progress.push((room, Arc::clone(&received)));
+        let subscriber = SoakSubscriber {
+            client: client.clone(),
+            url: rooms[room].events.clone(),
+            ledger: Arc::clone(ledger),
+            received,
+            phase: phase.clone(),
+            drop_every: args.drop_every,
+            offline: args.offline,
+        };
+        subscribers.spawn(subscriber.run());
+    }
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    while progress
+        .iter()
+        .any(|(_, received)| locked(received).connections == 0)
+    {
+        ensure!(
+            Instant::now() < deadline,
+            "the subscribers did not all reach `ready` within {REQUEST_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok((subscribers, progress))
+}
+
+/// The lists readers cycle through: each room's recent messages, and the notes.
+fn soak_read_urls(base: &str, tag: &str, rooms: u64) -> Arc<[String]> {
+    let mut urls = vec![format!("{base}/api/notes?limit=20")];
+    for i in 0..rooms {
+        let namespace = if i % 2 == 0 { "chat" } else { "notes" };
+        urls.push(format!(
+            "{base}/api/rooms/{namespace}/soak-{tag}-{i}/messages?limit=20"
+        ));
+    }
+    urls.into()
+}
+
+fn duration_cell(duration: Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64())
+}
+
+async fn soak(args: SoakArgs) -> Result<bool> {
+    check_soak_args(&args)?;
+    let binary = match &args.parley {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .context("where is parley-bench?")?
+            .with_file_name("parley"),
+    };
+    ensure!(
+        binary.is_file(),
+        "{} does not exist: build it (`cargo build --release --bin parley`) or pass --parley",
+        binary.display()
+    );
+    let scratch = Scratch::create(args.keep)?;
+    let options = ClusterOptions {
+        bin_dir: args.pg_bin_dir.clone(),
+        ..ClusterOptions::default()
+    };
+    let cluster = start_soak_cluster(scratch.path.clone(), options.clone()).await?;
+    let log = scratch.path.join("parley.log");
+    let server = SoakServer::start(&binary, &cluster.url("parley"), &args.server_arg, log).await?;
+    let log = server.log.clone();
+    let result = soak_run(&args, &scratch, &server, options, cluster).await;
+    let stopped = server.stop().await;
+    let (clean, cluster) = result?;
+    println!("server: {}", stopped?);
+    if !clean && !args.keep {
+        // The scratch directory goes away: keep the log, where the reasons are.
+        let kept = scratch.path.with_extension("log");
+        match std::fs::copy(&log, &kept) {
+            Ok(_) => println!("server log: {}", kept.display()),
+            Err(error) => println!("could not keep the server log: {error}"),
+        }
+    }
+    let cluster_stopped = match cluster {
+        Some(cluster) => stop_soak_cluster(cluster).await,
+        None => Ok(()),
+    };
+    if let Err(error) = &cluster_stopped {
+        println!("could not stop PostgreSQL at the end: {error:#}");
+    }
+    if args.keep {
+        println!("kept {} (cluster and server log)", scratch.path.display());
+    }
+    Ok(clean && cluster_stopped.is_ok())
+}
+
+/// The run itself, against a started server and cluster. Returns whether it was clean, and
+/// the cluster if it is still running.
+async fn soak_run(
+    args: &SoakArgs,
+    scratch: &Scratch,
+    server: &SoakServer,
+    options: ClusterOptions,
+    cluster: Cluster,
+) -> Result<(bool, Option<Cluster>)> {
+    let base = server.base.clone();
+    let client = http_client()?;
+    let token: Arc<str> = sign_up(&client, &base).await?.into();
+    let tag = random_hex(4)?;
+    let rooms = soak_rooms(&client, &base, &token, &tag, args.rooms).await?;
+
+    let ledger = Arc::new(Ledger::new());
+    let start = ledger.start;
+    let tokio_start = tokio::time::Instant::from_std(start);
+    let cpu_start = SoakCpu::now(server.pid)?;
+    let sampler = tokio::spawn(sample_rss(
+        server.pid,
+        tokio_start,
+        args.sample_every,
+        args.duration,
+    ));
+
+    // Subscribers first: each must be live on its room before the first write.
+    let (phase_tx, phase_rx) = watch::channel(Phase::Load);
+    let (mut subscribers, progress) =
+        start_subscribers(args, &client, &rooms, &ledger, &phase_rx).await?;
+    let opened_in = start.elapsed();
+    let outage = (!args.outage.is_zero()).then(|| OutagePlan {
+        client: client.clone(),
+        base: base.clone(),
+        dir: scratch.path.clone(),
+        options,
+        start,
+        at: args.duration / 2,
+        length: args.outage,
+    });
+    let (outage_task, mut cluster) = match outage {
+        Some(plan) => (Some(tokio::spawn(soak_outage(plan, cluster))), None),
+        None => (None, Some(cluster)),
+    };
+
+    let context = SoakContext {
+        client: client.clone(),
+        token,
+        ledger: Arc::clone(&ledger),
+        until: tokio_start + args.duration,
+    };
+    let mut writers = JoinSet::new();
+    let per_room = args.write_rate / args.rooms as f64;
+    for (index, room) in rooms.iter().enumerate() {
+        let (context, room) = (context.clone(), Arc::clone(room));
+        writers.spawn(async move { (index, soak_writer(context, room, per_room).await) });
+    }
+    let mut readers = JoinSet::new();
+    if args.read_rate > 0.0 {
+        let urls = soak_read_urls(&base, &tag, args.rooms);
+        let rate = args.read_rate / SOAK_READERS as f64;
+        for reader in 0..SOAK_READERS {
+            let offset = reader as usize * urls.len() / SOAK_READERS as usize;
+            readers.spawn(soak_reader(
+                context.clone(),
+                Arc::clone(&urls),
+                offset,
+                rate,
+            ));
+        }
+    }
+
+    eprintln!(
+        "soak: subscribers live; writing and reading for {} (progress on stderr, the report on \
+         stdout at the end)",
+        humantime::format_duration(args.duration)
+    );
+    let mut acknowledged: Vec<Vec<Delivery>> = vec![Vec::new(); rooms.len()];
+    while let Some(joined) = writers.join_next().await {
+        let (index, writes) = joined.context("a writer panicked")?;
+        acknowledged[index] = writes;
+    }
+    while let Some(joined) = readers.join_next().await {
+        joined.context("a reader panicked")?;
+    }
+    let writers_done = start.elapsed();
+    eprintln!(
+        "soak: {:.1} s: writers done; waiting up to {} for the last deliveries",
+        writers_done.as_secs_f64(),
+        humantime::format_duration(args.grace)
+    );
+
+    // Every subscriber stays connected now, until it has its room's last write.
+    let _ = phase_tx.send(Phase::Settle);
+    let grace = Instant::now() + args.grace;
+    let complete = |(room, received): &Progress| {
+        let received = locked(received);
+        received.connected
+            && acknowledged[*room]
+                .last()
+                .is_none_or(|last| received.distinct.contains(last))
+    };
+    while Instant::now() < grace && !progress.iter().all(complete) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A moment more, to catch late duplicates.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = phase_tx.send(Phase::Stop);
+    while let Some(joined) = subscribers.join_next().await {
+        joined.context("a subscriber panicked")?;
+    }
+    let cpu_end = SoakCpu::now(server.pid);
+    let (samples, server_gone) = sampler.await.context("the sampler panicked")?;
+    let mut outage = None;
+    let mut outage_error = None;
+    if let Some(task) = outage_task {
+        let (restarted, times) = task.await.context("the outage task panicked")?;
+        outage = times;
+        match restarted {
+            Ok(restarted) => cluster = Some(restarted),
+            Err(error) => outage_error = Some(error),
+        }
+    }
+    let window = outage.as_ref().map(Outage::window);
+
+    let report = SoakSetup {
+        args,
+        scratch,
+        server,
+        tag: &tag,
+        opened_in,
+        writers_done,
+    };
+    report.print(outage.as_ref(), outage_error.as_ref());
+    println!();
+    print_rss(&samples, args, window, server.pid);
+    if server_gone {
+        println!("the samples stop early: the server's /proc entry went away");
+    }
+
+    let mut kinds = ledger.take();
+    println!();
+    let (server_errors_outside, failures_outside) = print_requests(&mut kinds, window);
+    println!();
+    print_latencies(&mut kinds);
+
+    let mut tally = SoakTally::default();
+    let ranks: Vec<HashMap<Delivery, usize>> = acknowledged
+        .iter()
+        .map(|writes| writes.iter().enumerate().map(|(i, d)| (*d, i)).collect())
+        .collect();
+    for (room, received) in &progress {
+        tally.add(&locked(received), &ranks[*room]);
+    }
+    let writes: usize = acknowledged.iter().map(Vec::len).sum();
+    println!();
+    println!(
+        "deliveries: {writes} writes acknowledged; {} of {} expected deliveries (each \
+         acknowledged write × the subscribers of its room)",
+        tally.delivered, tally.expected
+    );
+    println!(
+        "lost: {}   duplicated: {}   out of order: {}   resets: {}   other events: {}",
+        tally.lost, tally.duplicated, tally.out_of_order, tally.resets, tally.other_events
+    );
+    println!(
+        "delivered though the write's answer was an error (it committed all the same): {}",
+        tally.unacknowledged
+    );
+    println!(
+        "subscriber connections that reached `ready`: {} ({} first, {} resumes); dropped on \
+         purpose: {}",
+        tally.connections,
+        args.subscribers - tally.never_connected,
+        tally
+            .connections
+            .saturating_sub(args.subscribers - tally.never_connected),
+        tally.drops
+    );
+    match cpu_end {
+        Ok(cpu_end) => cpu_end.print_since(&cpu_start),
+        Err(error) => println!("CPU over the run: unknown ({error:#})"),
+    }
+
+    let recovered = args.outage.is_zero() || outage.is_some();
+    let clean = tally.lost == 0
+        && tally.duplicated == 0
+        && tally.out_of_order == 0
+        && tally.resets == 0
+        && tally.other_events == 0
+        && tally.never_connected == 0
+        && failures_outside == 0
+        && writes > 0
+        && recovered
+        && !server_gone;
+    println!(
+        "verdict: {} (lost {}, duplicated {}, out of order {}, 5xx outside the outage {}, other \
+         failures outside it {}, database restart {})",
+        if clean { "clean" } else { "NOT clean" },
+        tally.lost,
+        tally.duplicated,
+        tally.out_of_order,
+        server_errors_outside,
+        failures_outside - server_errors_outside,
+        if recovered { "ok" } else { "failed" }
+    );
+    Ok((clean, cluster))
 }
