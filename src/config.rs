@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::client_address::Cidr;
+use crate::cidr::Cidr;
 
 /// Parley: realtime notes and messages over HTTP, streamed as Server-Sent Events.
 ///

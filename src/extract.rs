@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest request body accepted, in bytes. Generous for a 50,000-character note.
 pub const BODY_LIMIT: usize = 256 * 1024;

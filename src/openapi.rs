@@ -37,12 +37,12 @@ use crate::routes::{health, messages, notes, sessions, streams, users};
     components(schemas(
         crate::error::Problem,
         crate::error::FieldError,
-        crate::events::EventType,
-        crate::models::Note,
-        crate::models::DeletedNote,
-        crate::models::Message,
-        crate::models::DeletedMessage,
-        crate::models::StreamMarker,
+        crate::event::EventType,
+        crate::api_types::Note,
+        crate::api_types::DeletedNote,
+        crate::api_types::Message,
+        crate::api_types::DeletedMessage,
+        crate::api_types::StreamMarker,
     )),
     modifiers(&SecuritySchemes),
     tags(

@@ -3,7 +3,6 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
@@ -15,40 +14,20 @@ use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{Hashing, KnownDevices};
-use crate::client_address::Cidr;
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
-use crate::db::{Db, events, migrations};
-use crate::events::hub::Hub;
-use crate::events::reader::Reader;
-use crate::events::stream::ReplayBudget;
+use crate::db::readiness::Readiness;
+use crate::db::{Db, event_log, migrations};
 use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
+use crate::realtime::hub::Hub;
+use crate::realtime::reader::Reader;
+use crate::realtime::stream::ReplayBudget;
+use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes};
 
 /// The database the private cluster serves Parley from.
 const DATABASE_NAME: &str = "parley";
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub hub: Arc<Hub>,
-    pub session_ttl: Duration,
-    pub secure_cookies: bool,
-    pub sse_keep_alive: Duration,
-    pub body_timeout: Duration,
-    pub streams: Arc<StreamLimits>,
-    /// Peers whose `X-Forwarded-For` is believed (see `client_address`).
-    pub trusted_proxies: Vec<Cidr>,
-    /// The one `/readyz` database ping in flight, which concurrent probes share.
-    pub readiness: routes::health::Readiness,
-    /// Login attempts counted before their hash runs; see `rate_limit`.
-    pub login_limiter: LoginLimiter,
-    pub known_devices: KnownDevices,
-    pub hashing: Hashing,
-    pub registrations: RegistrationLimiter,
-    pub replay: ReplayBudget,
-}
 
 pub struct Application {
     port: u16,
@@ -117,7 +96,7 @@ impl Application {
             config.database.db_pool_size,
             config.database.db_timeout,
         );
-        let head = db.run(|conn| Ok(events::head(conn)?)).await?;
+        let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
         let reader = Reader::start(
             db.clone(),
@@ -136,7 +115,7 @@ impl Application {
             body_timeout: config.body_timeout,
             streams: Arc::clone(&streams),
             trusted_proxies: config.trusted_proxies.clone(),
-            readiness: routes::health::Readiness::default(),
+            readiness: Readiness::default(),
             login_limiter: LoginLimiter::default(),
             known_devices: KnownDevices::new(config.secure_cookies)?,
             hashing: Hashing::new(config.hash_queue),

@@ -1,12 +1,12 @@
 //! The event reader's wake-ups: after a write in this process commits, and (through
-//! `events::reader`'s LISTEN connection) after one in another process does. The event log
+//! `realtime::reader`'s LISTEN connection) after one in another process does. The event log
 //! is the truth; these only make the reader look at it sooner.
 //!
 //! A `NOTIFY` inside each write transaction would do the same job, but PostgreSQL holds a
 //! database-wide lock from a notifying transaction's pre-commit until its WAL flush is
 //! over, so every write would commit one after another (docs/performance.md measured 4–5k
 //! commits/s with it against 21–23k without). Instead the writer wakes this process's
-//! reader directly, and one task per process (see `events::reader`) sends a single
+//! reader directly, and one task per process (see `realtime::reader`) sends a single
 //! `NOTIFY` outside any write transaction for every burst of commits, for the other server
 //! processes on the same database.
 

@@ -6,9 +6,9 @@ use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text, Timestamptz};
 
 use super::schema::{messages, users};
 use super::sessions;
+use crate::api_types::Message;
 use crate::domain::Namespace;
-use crate::events::EventType;
-use crate::models::Message;
+use crate::event::EventType;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = messages)]

@@ -4,12 +4,13 @@
 
 pub mod cluster;
 pub mod commits;
-pub mod events;
+pub mod event_log;
 pub mod messages;
 pub mod migrations;
 pub mod notes;
 pub mod outbox;
 pub mod pool;
+pub mod readiness;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -6,9 +6,9 @@ use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamptz};
 
 use super::schema::{notes, users};
 use super::sessions;
+use crate::api_types::{Note, NoteSummary};
 use crate::domain::Namespace;
-use crate::events::EventType;
-use crate::models::{Note, NoteSummary};
+use crate::event::EventType;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = notes)]

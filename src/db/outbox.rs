@@ -3,11 +3,11 @@
 use diesel::PgConnection;
 use serde::Serialize;
 
-use super::events::{self, NewEvent};
+use super::event_log::{self, NewEvent};
+use crate::api_types::{DeletedMessage, DeletedNote, Message, Note};
 use crate::domain::Namespace;
 use crate::error::ApiError;
-use crate::events::EventType;
-use crate::models::{DeletedMessage, DeletedNote, Message, Note};
+use crate::event::EventType;
 
 /// One change that subscribers will hear about.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl Outbox {
             .map_err(|error| {
                 ApiError::Internal(anyhow::anyhow!("could not serialize an event: {error}"))
             })?;
-        events::append(conn, &new)?;
+        event_log::append(conn, &new)?;
         Ok(new.len())
     }
 }

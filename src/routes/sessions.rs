@@ -1,15 +1,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
+use crate::api_types::{Credentials, Session};
 use crate::auth::{self, SessionToken};
 use crate::db::sessions::{self, NewSession};
 use crate::db::users;
 use crate::domain::{Password, Username};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{Credentials, Session};
 use crate::rate_limit::Attempt;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const WRONG_CREDENTIALS: &str = "the username or password is wrong";
 

@@ -8,10 +8,10 @@ use utoipa::IntoParams;
 
 use crate::domain::{Checker, Namespace};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::events::stream::{self, StreamRequest};
-use crate::events::{EventType, Position, Target};
-use crate::routes::messages::target_from_path;
-use crate::startup::AppState;
+use crate::event::{EventType, Position, Target};
+use crate::realtime::stream::{self, StreamRequest};
+use crate::routes::messages::path::target_from_path;
+use crate::state::AppState;
 use crate::stream_limits::Refused;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,12 +1,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::api_types::{Credentials, User};
 use crate::auth::SessionToken;
 use crate::db::users::{self, NewUser};
 use crate::domain::{Checker, Password, Username};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{Credentials, User};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Register a new user
 ///

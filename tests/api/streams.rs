@@ -10,7 +10,7 @@ use parley::db::Db;
 use parley::db::messages::{self, NewMessage};
 use parley::db::outbox::Change;
 use parley::db::users;
-use parley::events::reader::{LISTENER_NAME, other_listeners};
+use parley::realtime::reader::{LISTENER_NAME, other_listeners};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -354,7 +354,7 @@ async fn a_position_older_than_the_log_keeps_starts_with_reset() {
     let url = app.database_url.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = PgConnection::establish(&url).expect("connect");
-        parley::db::events::prune(&mut conn, Duration::ZERO).expect("prune");
+        parley::db::event_log::prune(&mut conn, Duration::ZERO).expect("prune");
     })
     .await
     .expect("prune task");

@@ -1,14 +1,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use super::{location, room_from_path};
+use super::path::{location, room_from_path};
+use crate::api_types::{Message, MessageBody};
 use crate::auth::SessionToken;
 use crate::db::messages::{self, Post, Posted};
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{Message, MessageBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Post a message
 ///

@@ -1,13 +1,13 @@
 use actix_web::{HttpResponse, web};
 
-use super::id_from_path;
+use super::path::id_from_path;
+use crate::api_types::DeletedMessage;
 use crate::auth::SessionToken;
 use crate::db::outbox::Change;
 use crate::db::{messages, notes};
 use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
-use crate::models::DeletedMessage;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Delete a message
 ///

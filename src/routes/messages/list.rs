@@ -2,14 +2,14 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::room_from_path;
-use crate::db::{events, messages, notes};
+use super::path::room_from_path;
+use crate::api_types::MessagePage;
+use crate::db::{event_log, messages, notes};
 use crate::domain::Checker;
 use crate::error::{ApiError, Problem};
-use crate::events::position::STREAM_POSITION;
-use crate::models::MessagePage;
+use crate::event::position::STREAM_POSITION;
 use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,7 +61,7 @@ pub async fn list_messages(
         .db
         .run(move |conn| {
             // The position first: anything the list then shows is at or after it.
-            let position = events::head(conn)?;
+            let position = event_log::head(conn)?;
             if namespace.is_notes() && notes::find(conn, room.as_str())?.is_none() {
                 return Err(ApiError::not_found("the note"));
             }

@@ -1,11 +1,11 @@
 use actix_web::{HttpResponse, web};
 
-use super::id_from_path;
-use crate::db::{events, messages};
+use super::path::id_from_path;
+use crate::api_types::Message;
+use crate::db::{event_log, messages};
 use crate::error::{ApiError, Problem};
-use crate::events::position::STREAM_POSITION;
-use crate::models::Message;
-use crate::startup::AppState;
+use crate::event::position::STREAM_POSITION;
+use crate::state::AppState;
 
 /// Read a message
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages",
@@ -23,7 +23,7 @@ pub async fn read_message(
     let (position, message) = state
         .db
         .run(move |conn| {
-            let position = events::head(conn)?;
+            let position = event_log::head(conn)?;
             let message =
                 messages::find(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
             Ok((position, message))

@@ -1,14 +1,14 @@
 use actix_web::web;
 
-use super::id_from_path;
+use super::path::id_from_path;
+use crate::api_types::{Message, MessageBody};
 use crate::auth::SessionToken;
 use crate::db::messages;
 use crate::db::outbox::Change;
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{Message, MessageBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Edit a message
 ///

@@ -1,14 +1,15 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use super::{location, preconditions::etag};
+use super::path::location;
+use super::preconditions::etag;
+use crate::api_types::{CreateNote, Note};
 use crate::auth::SessionToken;
 use crate::db::notes::{self, Create};
 use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{CreateNote, Note};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Create a note
 #[utoipa::path(post, path = "/api/notes", tag = "notes", request_body = CreateNote,

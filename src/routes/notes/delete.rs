@@ -1,15 +1,15 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::key_from_path;
+use super::path::key_from_path;
 use super::preconditions::{check_if_match, etag, listed_tags};
+use crate::api_types::{DeletedMessage, DeletedNote};
 use crate::auth::SessionToken;
 use crate::db::outbox::Change;
 use crate::db::{messages, notes};
 use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
-use crate::models::{DeletedMessage, DeletedNote};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Delete a note
 ///

@@ -2,13 +2,13 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db::{events, notes};
+use crate::api_types::NotePage;
+use crate::db::{event_log, notes};
 use crate::domain::Checker;
 use crate::error::{ApiError, Problem};
-use crate::events::position::STREAM_POSITION;
-use crate::models::NotePage;
+use crate::event::position::STREAM_POSITION;
 use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -43,7 +43,7 @@ pub async fn list_notes(
     let (position, mut items) = state
         .db
         .run(move |conn| {
-            let position = events::head(conn)?;
+            let position = event_log::head(conn)?;
             Ok((position, notes::list(conn, after.as_deref(), limit + 1)?))
         })
         .await?;

@@ -1,13 +1,13 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::key_from_path;
+use super::path::key_from_path;
 use super::preconditions::{etag, is_not_modified, listed_tags};
-use crate::db::{events, notes};
+use crate::api_types::Note;
+use crate::db::{event_log, notes};
 use crate::error::{ApiError, Problem};
-use crate::events::position::STREAM_POSITION;
-use crate::models::Note;
-use crate::startup::AppState;
+use crate::event::position::STREAM_POSITION;
+use crate::state::AppState;
 
 /// Read a note
 ///
@@ -37,7 +37,7 @@ pub async fn read_note(
     let (position, note) = state
         .db
         .run(move |conn| {
-            let position = events::head(conn)?;
+            let position = event_log::head(conn)?;
             let note =
                 notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
             Ok((position, note))

@@ -1,16 +1,16 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::key_from_path;
+use super::path::key_from_path;
 use super::preconditions::{check_if_match, etag, listed_tags};
+use crate::api_types::{Note, UpdateNote};
 use crate::auth::SessionToken;
 use crate::db::notes;
 use crate::db::outbox::Change;
 use crate::domain::{Checker, NoteBody, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::models::{Note, UpdateNote};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Update a note
 ///

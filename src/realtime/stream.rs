@@ -17,11 +17,11 @@ use actix_web_lab::sse::{self, Sse};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::hub::Hub;
-use super::{Event, EventType, Position, Target};
-use crate::db::{Db, events};
+use crate::api_types::StreamMarker;
+use crate::db::{Db, event_log};
 use crate::error::ApiError;
+use crate::event::{Event, EventType, Position, Target};
 use crate::metrics::{METRICS, OpenStream};
-use crate::models::StreamMarker;
 use crate::stream_limits::StreamSlot;
 
 /// Most events in one replay page (a page is also bounded in bytes, see `ReplayBudget`).
@@ -293,7 +293,7 @@ impl Stream {
             let upto = if sent_ready {
                 subscription.start
             } else {
-                let committed = self.db.run(|conn| Ok(events::head(conn)?)).await?;
+                let committed = self.db.run(|conn| Ok(event_log::head(conn)?)).await?;
                 committed.max(subscription.start)
             };
             match last {
@@ -356,7 +356,7 @@ impl Stream {
             let page = self
                 .db
                 .run(move |conn| {
-                    Ok(events::replay_page(
+                    Ok(event_log::replay_page(
                         conn,
                         &target_for_query,
                         after,
@@ -375,7 +375,7 @@ impl Stream {
             let events = self
                 .db
                 .run(move |conn| {
-                    Ok(events::replay(
+                    Ok(event_log::replay(
                         conn,
                         &target_for_query,
                         after,
@@ -404,7 +404,7 @@ impl Stream {
     }
 
     async fn floor(&self) -> Result<Position, End> {
-        Ok(self.db.run(|conn| Ok(events::floor(conn)?)).await?)
+        Ok(self.db.run(|conn| Ok(event_log::floor(conn)?)).await?)
     }
 
     /// The event's frame, or `None` if the client did not ask for its type.

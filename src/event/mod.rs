@@ -1,10 +1,8 @@
-//! The realtime core: events, their positions in the log, the in-process hub that routes
-//! them to subscribers, the reader that feeds the hub from the log, and SSE streams.
+//! The event contract: every kind of event, one committed event as read from the log, its
+//! position, and what a stream follows. Low-level: the log (`db`) and the realtime core
+//! both build on it, and it imports neither.
 
-pub mod hub;
 pub mod position;
-pub mod reader;
-pub mod stream;
 
 use bytestring::ByteString;
 use serde::Serialize;

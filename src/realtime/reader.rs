@@ -19,7 +19,7 @@ use tokio_postgres::AsyncMessage;
 
 use super::hub::Hub;
 use crate::db::commits::Commits;
-use crate::db::{Db, events};
+use crate::db::{Db, event_log};
 use crate::metrics::METRICS;
 
 /// How often the reader looks at the log with no wake-up.
@@ -68,7 +68,7 @@ async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
         loop {
             let after = hub.head();
             match db
-                .run(move |conn| Ok(events::read_committed_after(conn, after, BATCH)?))
+                .run(move |conn| Ok(event_log::read_committed_after(conn, after, BATCH)?))
                 .await
             {
                 Ok(batch) => {
@@ -142,7 +142,7 @@ async fn listen(database_url: String, commits: Arc<Commits>) {
                                 },
                                 () = commits.peers_to_notify(), if peers => {
                                     let sent = client
-                                        .batch_execute(&format!("NOTIFY {}", events::CHANNEL))
+                                        .batch_execute(&format!("NOTIFY {}", event_log::CHANNEL))
                                         .await;
                                     if let Err(error) = sent {
                                         tracing::warn!(error = %error, "could not notify other processes");
@@ -175,7 +175,7 @@ async fn subscribe(client: &tokio_postgres::Client) -> Result<i32, tokio_postgre
     client
         .batch_execute(&format!(
             "SET application_name = '{LISTENER_NAME}'; LISTEN {}",
-            events::CHANNEL
+            event_log::CHANNEL
         ))
         .await?;
     Ok(pid)
@@ -201,7 +201,7 @@ async fn prune(db: Db, retention: Duration) {
     let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
     loop {
         match db
-            .run(move |conn| Ok(events::prune(conn, retention)?))
+            .run(move |conn| Ok(event_log::prune(conn, retention)?))
             .await
         {
             Ok(_) => {}

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text};
 
 use super::schema::events;
-use crate::events::{Event, EventType, Position, Target};
+use crate::event::{Event, EventType, Position, Target};
 
 /// The channel on which each process tells the others that it committed events (see
 /// `db::commits`).

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::{Event, Position, Target};
+use crate::event::{Event, Position, Target};
 
 /// Events a subscriber may have queued before it is moved to catching up from the log.
 pub const QUEUE_CAPACITY: usize = 256;
@@ -185,7 +185,7 @@ fn offer(subscribers: &mut Subscribers, event: &Arc<Event>) {
 mod tests {
     use super::*;
     use crate::domain::{Namespace, Room};
-    use crate::events::EventType;
+    use crate::event::EventType;
 
     fn room(namespace: &str, room: &str) -> Target {
         Target::Room(

@@ -1,0 +1,6 @@
+//! The realtime core: the in-process hub that routes events to subscribers, the reader that
+//! feeds the hub from the log, and SSE streams.
+
+pub mod hub;
+pub mod reader;
+pub mod stream;
