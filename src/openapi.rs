@@ -1,38 +1,18 @@
-//! The OpenAPI document, generated from the handlers' annotations. The committed copy,
-//! `openapi/openapi.json`, must equal `spec_json()` (a test checks it).
+//! The OpenAPI document, generated from the handlers' annotations: its paths are the
+//! operations of the route table (`routes::OPERATIONS`), so every served operation is
+//! documented and every documented one served. The committed copy, `openapi/openapi.json`,
+//! must equal `spec_json()` (a test checks it).
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{health, messages, notes, sessions, streams, users};
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Parley",
         description = "Realtime notes and messages: a JSON REST API over PostgreSQL that streams every change as Server-Sent Events.\n\nErrors are RFC 9457 `application/problem+json` documents (schema `Problem`). Reading is public; writes need a session, sent as `Authorization: Bearer <token>` or the `parley_session` cookie."
-    ),
-    paths(
-        health::read_health,
-        health::read_readiness,
-        health::read_metrics,
-        users::create_user,
-        users::read_current_user,
-        sessions::create_session,
-        sessions::delete_current_session,
-        sessions::delete_all_sessions,
-        notes::list_notes,
-        notes::create_note,
-        notes::read_note,
-        notes::update_note,
-        notes::delete_note,
-        messages::list_messages,
-        messages::create_message,
-        messages::read_message,
-        messages::update_message,
-        messages::delete_message,
-        streams::stream_room_events,
-        streams::stream_namespace_events,
     ),
     components(schemas(
         crate::error::Problem,
@@ -44,7 +24,7 @@ use crate::routes::{health, messages, notes, sessions, streams, users};
         crate::api_types::DeletedMessage,
         crate::api_types::StreamMarker,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&ServedOperations, &SecuritySchemes),
     tags(
         (name = "notes", description = "Notes: titled texts with a key, edited by their author"),
         (name = "messages", description = "Comments on notes (namespace `notes`, room = note key) and chat messages in any namespace and room"),
@@ -55,6 +35,17 @@ use crate::routes::{health, messages, notes, sessions, streams, users};
     )
 )]
 pub struct ApiDoc;
+
+/// Adds the route table's operations, with the schemas they refer to.
+struct ServedOperations;
+
+impl Modify for ServedOperations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for operation in routes::OPERATIONS {
+            openapi.merge(operation.document());
+        }
+    }
+}
 
 struct SecuritySchemes;
 
@@ -92,4 +83,72 @@ pub fn spec_json() -> String {
     });
     json.push('\n');
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use crate::routes::{OPERATIONS, PAGES};
+
+    /// The spec clients are generated from.
+    const COMMITTED: &str = include_str!("../openapi/openapi.json");
+
+    fn committed() -> Value {
+        serde_json::from_str(COMMITTED).expect("openapi/openapi.json is JSON")
+    }
+
+    /// `GET /api/notes`, for each operation of the committed spec.
+    fn documented() -> BTreeSet<String> {
+        let spec = committed();
+        let paths = spec["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().expect("path item").keys();
+                methods.map(move |method| format!("{} {path}", method.to_uppercase()))
+            })
+            .collect()
+    }
+
+    /// `GET /api/notes`, for each API operation the router serves.
+    fn served() -> BTreeSet<String> {
+        OPERATIONS
+            .iter()
+            .flat_map(|operation| operation.endpoints())
+            .map(|(path, method)| format!("{method} {path}"))
+            .collect()
+    }
+
+    #[test]
+    fn every_served_operation_is_documented_and_every_documented_one_served() {
+        let served = served();
+        let documented = documented();
+        assert!(served.len() > 10, "too few operations served: {served:?}");
+        let undocumented: Vec<&String> = served.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "served but not in openapi/openapi.json (regenerate it with `cargo run -- openapi > openapi/openapi.json`): {undocumented:?}"
+        );
+        let unserved: Vec<&String> = documented.difference(&served).collect();
+        assert!(
+            unserved.is_empty(),
+            "in openapi/openapi.json but not in the route table: {unserved:?}"
+        );
+    }
+
+    /// Pages are the only routes outside the spec: they must not be, or hide, API paths.
+    #[test]
+    fn pages_are_outside_the_api() {
+        let spec = committed();
+        for page in PAGES {
+            assert!(
+                !page.path.starts_with("/api/") && spec["paths"].get(page.path).is_none(),
+                "{} is an API path: make it an annotated operation",
+                page.path
+            );
+        }
+    }
 }
