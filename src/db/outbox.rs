@@ -79,13 +79,14 @@ impl Outbox {
 
 /// A change made in one statement, outside any explicit transaction, that appends its
 /// own event: one round trip instead of the three or more of [`crate::db::Db::write`]
-/// (docs/event-log.md). The statement owns its input, so it can be handed to the
-/// blocking pool (or, later, queued with others of its kind), and each run has an
-/// outcome of its own.
+/// (docs/event-log.md). A statement owns its input and each run has an outcome of its
+/// own, so that statements of one kind can later be queued and run together (one
+/// statement over all their inputs, one [`Outcome`] each, the events counted per outcome)
+/// without changing what a caller sees.
 pub trait Statement: Send + 'static {
-    /// The event a run that writes appends, exactly one; the statement's SQL names its
-    /// type with this constant, so the count [`crate::db::Db::write_statement`] reports
-    /// and the rows the statement inserts cannot disagree.
+    /// The one event a run that writes appends (its SQL binds this constant as the
+    /// event's type); a refused run appends none. [`crate::db::Db::write_statement`]
+    /// counts from this and the outcome, not from a number the caller supplies.
     const EVENT: EventType;
     /// What a run that writes returns: the new row, as the API shows it.
     type Written: Send + 'static;
