@@ -4,10 +4,11 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text, Timestamptz};
 
+use super::outbox::{Outcome, Statement};
 use super::schema::{messages, users};
 use super::sessions;
 use crate::api_types::Message;
-use crate::domain::Namespace;
+use crate::domain::{Namespace, Room};
 use crate::event::EventType;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -46,7 +47,7 @@ pub struct NewMessage<'a> {
 
 pub fn insert(conn: &mut PgConnection, message: &NewMessage<'_>) -> QueryResult<MessageRow> {
     // Inside a `Db::write` transaction (the tests hold one open mid-write); the API posts
-    // through `post`. A tuple of columns, unlike a derived `Insertable`, lets diesel keep
+    // through [`Post`]. A tuple of columns, unlike a derived `Insertable`, lets diesel keep
     // the statement prepared on the connection.
     diesel::insert_into(messages::table)
         .values((
@@ -59,81 +60,83 @@ pub fn insert(conn: &mut PgConnection, message: &NewMessage<'_>) -> QueryResult<
         .get_result(conn)
 }
 
-/// A message to post as the user of a session (see [`post`]).
-pub struct Post<'a> {
-    pub token_hash: &'a [u8],
-    pub namespace: &'a str,
-    pub room: &'a str,
-    pub message: &'a str,
-}
-
-/// What [`post`] did.
-#[derive(Debug)]
-pub enum Posted {
-    Message(Message),
-    /// No live session has that token: nothing was written.
-    NoSession,
-    /// In `notes`, no note has the room's key: nothing was written.
-    NoNote,
-}
-
-/// Posts a message and appends its `message.created` event in one statement: the session
-/// lookup, the note check, both inserts and the commit in a single round trip, with no
-/// `BEGIN` or `COMMIT` (docs/performance.md measured 1.4–2.2× the throughput of the five
-/// statements this takes inside [`crate::db::Db::write`]). Both rows commit together or
-/// not at all, as the event log requires.
+/// A message to post as the user of a session: the session lookup, the note check (for
+/// a comment), the message, its `message.created` event and the commit in one statement
+/// with no `BEGIN` or `COMMIT` (docs/performance.md measured 1.4–2.2× the throughput of
+/// the five statements this takes inside [`crate::db::Db::write`]). Both rows commit
+/// together or not at all, as the event log requires.
 ///
 /// The event's payload is built in SQL, since the message's id and timestamps exist only
 /// inside the statement; it must equal the API's JSON for [`Message`], which the tests
 /// check (`parley_json_timestamp` prints timestamps as chrono does).
-pub fn post(conn: &mut PgConnection, post: &Post<'_>) -> QueryResult<Posted> {
-    type Row = (
-        Option<String>,
-        bool,
-        Option<i64>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    );
-    let (author, room_exists, id, created_at, updated_at) = if post.namespace == Namespace::NOTES {
-        PostQuery::<true>(post).get_result::<Row>(conn)?
-    } else {
-        PostQuery::<false>(post).get_result::<Row>(conn)?
-    };
-    Ok(match (author, room_exists, id, created_at, updated_at) {
-        (None, ..) => Posted::NoSession,
-        (Some(_), false, ..) => Posted::NoNote,
-        (Some(from), true, Some(id), Some(created_at), Some(updated_at)) => {
-            Posted::Message(Message {
-                id,
-                from,
-                namespace: post.namespace.to_owned(),
-                room: post.room.to_owned(),
-                message: post.message.to_owned(),
-                created_at,
-                updated_at,
-            })
-        }
-        (Some(_), true, ..) => {
-            return Err(diesel::result::Error::DeserializationError(
-                "posting a message returned no row".into(),
-            ));
-        }
-    })
+pub struct Post {
+    pub token_hash: Vec<u8>,
+    pub namespace: Namespace,
+    pub room: Room,
+    pub message: String,
 }
 
-/// The statement of [`post`]: a query type of its own, with a static query id, so that
+/// Why a [`Post`] wrote nothing.
+#[derive(Debug)]
+pub enum PostRefused {
+    /// No live session has that token.
+    NoSession,
+    /// In `notes`, no note has the room's key.
+    NoNote,
+}
+
+impl Statement for Post {
+    const EVENT: EventType = EventType::MessageCreated;
+    type Written = Message;
+    type Refused = PostRefused;
+
+    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
+        type Row = (
+            Option<String>,
+            bool,
+            Option<i64>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let row = if self.namespace.is_notes() {
+            PostQuery::<true>(&self).get_result::<Row>(conn)?
+        } else {
+            PostQuery::<false>(&self).get_result::<Row>(conn)?
+        };
+        Ok(match row {
+            (None, ..) => Err(PostRefused::NoSession),
+            (Some(_), false, ..) => Err(PostRefused::NoNote),
+            (Some(from), true, Some(id), Some(created_at), Some(updated_at)) => Ok(Message {
+                id,
+                from,
+                namespace: self.namespace.as_str().to_owned(),
+                room: self.room.as_str().to_owned(),
+                message: self.message,
+                created_at,
+                updated_at,
+            }),
+            (Some(_), true, ..) => {
+                return Err(diesel::result::Error::DeserializationError(
+                    "posting a message returned no row".into(),
+                ));
+            }
+        })
+    }
+}
+
+/// The SQL of [`Post`]: a query type of its own, with a static query id, so that
 /// diesel keeps it prepared on each connection (it never caches `sql_query`). A comment on
 /// a note (`COMMENT`) and a chat line are two statements rather than one with a `CASE` on
 /// the namespace: PostgreSQL would then find a plan specialised to each call's namespace
 /// cheaper than the prepared generic one and plan every call again (0.3–0.7 ms each).
-struct PostQuery<'q, 'a, const COMMENT: bool>(&'q Post<'a>);
+struct PostQuery<'q, const COMMENT: bool>(&'q Post);
 
-impl<const COMMENT: bool> QueryId for PostQuery<'_, '_, COMMENT> {
-    type QueryId = PostQuery<'static, 'static, COMMENT>;
+impl<const COMMENT: bool> QueryId for PostQuery<'_, COMMENT> {
+    type QueryId = PostQuery<'static, COMMENT>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<const COMMENT: bool> Query for PostQuery<'_, '_, COMMENT> {
+impl<const COMMENT: bool> Query for PostQuery<'_, COMMENT> {
     type SqlType = (
         Nullable<Text>,
         Bool,
@@ -143,19 +146,19 @@ impl<const COMMENT: bool> Query for PostQuery<'_, '_, COMMENT> {
     );
 }
 
-impl<const COMMENT: bool> RunQueryDsl<PgConnection> for PostQuery<'_, '_, COMMENT> {}
+impl<const COMMENT: bool> RunQueryDsl<PgConnection> for PostQuery<'_, COMMENT> {}
 
-impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, '_, COMMENT> {
+impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, COMMENT> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let post = self.0;
         out.push_sql("WITH author AS (");
         out.push_sql(sessions::USER_OF_TOKEN_SQL);
-        out.push_bind_param::<Binary, _>(post.token_hash)?;
+        out.push_bind_param::<Binary, _>(&post.token_hash)?;
         if COMMENT {
             // The note is locked until commit, so that a concurrent delete of the note
             // cannot leave the comment behind.
             out.push_sql("), room AS (SELECT EXISTS (SELECT 1 FROM notes WHERE key = ");
-            out.push_bind_param::<Text, _>(post.room)?;
+            out.push_bind_param::<Text, _>(post.room.as_str())?;
             out.push_sql(" FOR KEY SHARE) AS allowed");
         } else {
             out.push_sql("), room AS (SELECT TRUE AS allowed");
@@ -164,11 +167,11 @@ impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, '_, COMMENT> {
             "), message AS (\
                 INSERT INTO messages (namespace, room, author_id, message) SELECT ",
         );
-        out.push_bind_param::<Text, _>(post.namespace)?;
+        out.push_bind_param::<Text, _>(post.namespace.as_str())?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(post.room)?;
+        out.push_bind_param::<Text, _>(post.room.as_str())?;
         out.push_sql(", author.id, ");
-        out.push_bind_param::<Text, _>(post.message)?;
+        out.push_bind_param::<Text, _>(&post.message)?;
         out.push_sql(
             " FROM author, room WHERE room.allowed \
                 RETURNING id, namespace, room, message, created_at, updated_at), \
@@ -176,7 +179,7 @@ impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, '_, COMMENT> {
                 INSERT INTO events (namespace, room, event_type, data) \
                 SELECT message.namespace, message.room, ",
         );
-        out.push_bind_param::<Text, _>(EventType::MessageCreated.as_str())?;
+        out.push_bind_param::<Text, _>(Post::EVENT.as_str())?;
         // The fields of `Message`, in its order, as serde_json writes them.
         out.push_sql(
             ", '{\"id\":' || message.id \

@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use commits::Commits;
-use outbox::Outbox;
+use outbox::{Outbox, Outcome, Statement};
 use pool::{Manager, PgPool};
 
 /// The handle handlers use to reach the database.
@@ -117,18 +117,17 @@ impl Db {
         Ok(value)
     }
 
-    /// Runs `change`: a single statement, outside any transaction, that makes a change and
-    /// appends its events itself, so that both commit or neither does (see
-    /// `messages::post`). One round trip instead of the three or more of [`Db::write`].
-    /// `change` returns its value and how many events it appended.
-    pub async fn write_statement<T, F>(&self, change: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut PgConnection) -> Result<(T, usize), ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let (value, appended) = self.run(change).await?;
-        self.appended(appended);
-        Ok(value)
+    /// Runs `statement`, a single-statement change that appends its own event (see
+    /// [`Statement`]), and counts the event from its outcome.
+    pub async fn write_statement<S: Statement>(
+        &self,
+        statement: S,
+    ) -> Result<Outcome<S>, ApiError> {
+        let outcome = self
+            .run(move |conn| statement.run(conn).map_err(ApiError::from))
+            .await?;
+        self.appended(outbox::appended_by::<S>(&outcome));
+        Ok(outcome)
     }
 
     /// After a commit that appended events: wake the readers, count them.

@@ -4,10 +4,11 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamptz};
 
+use super::outbox::{Outcome, Statement};
 use super::schema::{notes, users};
 use super::sessions;
 use crate::api_types::{Note, NoteSummary};
-use crate::domain::Namespace;
+use crate::domain::{Namespace, NoteKey};
 use crate::event::EventType;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -46,52 +47,60 @@ struct SummaryRow {
     updated_at: DateTime<Utc>,
 }
 
-/// A note to create as the user of a session (see [`create`]).
-pub struct Create<'a> {
-    pub token_hash: &'a [u8],
-    pub key: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
+/// A note to create as the user of a session: the session lookup, the insert, its
+/// `note.created` event and the commit in one statement, as [`super::messages::Post`]
+/// does for messages (see there, and docs/event-log.md). A taken key fails the whole
+/// statement with the `notes_pkey` violation, as a plain insert would.
+pub struct Create {
+    pub token_hash: Vec<u8>,
+    pub key: NoteKey,
+    pub title: String,
+    pub body: String,
 }
 
-/// Creates a note and appends its `note.created` event in one statement: the session
-/// lookup, the insert, the event and the commit in a single round trip, as
-/// [`super::messages::post`] does for messages (see there, and docs/event-log.md). Returns
-/// `None`, having written nothing, when no live session has the token. A taken key fails
-/// the whole statement with the `notes_pkey` violation, as a plain insert would.
-pub fn create(conn: &mut PgConnection, create: &Create<'_>) -> QueryResult<Option<Note>> {
-    let (author, created_at, updated_at, version) = CreateQuery(create).get_result::<(
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<i64>,
-    )>(conn)?;
-    match (author, created_at, updated_at, version) {
-        (None, ..) => Ok(None),
-        (Some(author), Some(created_at), Some(updated_at), Some(version)) => Ok(Some(Note {
-            key: create.key.to_owned(),
-            title: create.title.to_owned(),
-            body: create.body.to_owned(),
-            author,
-            created_at,
-            updated_at,
-            version,
-        })),
-        (Some(_), ..) => Err(diesel::result::Error::DeserializationError(
-            "creating a note returned no row".into(),
-        )),
+/// Why a [`Create`] wrote nothing: no live session has its token.
+#[derive(Debug)]
+pub struct NoSession;
+
+impl Statement for Create {
+    const EVENT: EventType = EventType::NoteCreated;
+    type Written = Note;
+    type Refused = NoSession;
+
+    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
+        let row = CreateQuery(&self).get_result::<(
+            Option<String>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+        )>(conn)?;
+        match row {
+            (None, ..) => Ok(Err(NoSession)),
+            (Some(author), Some(created_at), Some(updated_at), Some(version)) => Ok(Ok(Note {
+                key: self.key.into_string(),
+                title: self.title,
+                body: self.body,
+                author,
+                created_at,
+                updated_at,
+                version,
+            })),
+            (Some(_), ..) => Err(diesel::result::Error::DeserializationError(
+                "creating a note returned no row".into(),
+            )),
+        }
     }
 }
 
-/// The statement of [`create`], a query type of its own so that diesel keeps it prepared.
-struct CreateQuery<'q, 'a>(&'q Create<'a>);
+/// The SQL of [`Create`], a query type of its own so that diesel keeps it prepared.
+struct CreateQuery<'q>(&'q Create);
 
-impl QueryId for CreateQuery<'_, '_> {
-    type QueryId = CreateQuery<'static, 'static>;
+impl QueryId for CreateQuery<'_> {
+    type QueryId = CreateQuery<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for CreateQuery<'_, '_> {
+impl Query for CreateQuery<'_> {
     type SqlType = (
         Nullable<Text>,
         Nullable<Timestamptz>,
@@ -100,20 +109,20 @@ impl Query for CreateQuery<'_, '_> {
     );
 }
 
-impl RunQueryDsl<PgConnection> for CreateQuery<'_, '_> {}
+impl RunQueryDsl<PgConnection> for CreateQuery<'_> {}
 
-impl QueryFragment<Pg> for CreateQuery<'_, '_> {
+impl QueryFragment<Pg> for CreateQuery<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let create = self.0;
         out.push_sql("WITH author AS (");
         out.push_sql(sessions::USER_OF_TOKEN_SQL);
-        out.push_bind_param::<Binary, _>(create.token_hash)?;
+        out.push_bind_param::<Binary, _>(&create.token_hash)?;
         out.push_sql("), note AS (INSERT INTO notes (key, title, body, author_id) SELECT ");
-        out.push_bind_param::<Text, _>(create.key)?;
+        out.push_bind_param::<Text, _>(create.key.as_str())?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(create.title)?;
+        out.push_bind_param::<Text, _>(&create.title)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(create.body)?;
+        out.push_bind_param::<Text, _>(&create.body)?;
         out.push_sql(
             ", author.id FROM author \
                 RETURNING key, title, body, created_at, updated_at, version), \
@@ -122,7 +131,7 @@ impl QueryFragment<Pg> for CreateQuery<'_, '_> {
         );
         out.push_bind_param::<Text, _>(Namespace::NOTES)?;
         out.push_sql(", note.key, ");
-        out.push_bind_param::<Text, _>(EventType::NoteCreated.as_str())?;
+        out.push_bind_param::<Text, _>(Create::EVENT.as_str())?;
         // The fields of `Note`, in its order, as serde_json writes them.
         out.push_sql(
             ", '{\"key\":' || to_json(note.key) \

@@ -1,6 +1,9 @@
-//! The changes a write transaction made, appended to the event log before it commits.
+//! The two ways a change appends its events to the log, so that an event exists if and
+//! only if its change committed: a transaction records them in an [`Outbox`], appended
+//! before it commits ([`crate::db::Db::write`]); a [`Statement`] appends its own, in the
+//! same single statement as the change ([`crate::db::Db::write_statement`]).
 
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 use serde::Serialize;
 
 use super::event_log::{self, NewEvent};
@@ -72,4 +75,33 @@ impl Outbox {
         event_log::append(conn, &new)?;
         Ok(new.len())
     }
+}
+
+/// A change made in one statement, outside any explicit transaction, that appends its
+/// own event: one round trip instead of the three or more of [`crate::db::Db::write`]
+/// (docs/event-log.md). A statement owns its input and each run has an outcome of its
+/// own, so that statements of one kind can later be queued and run together (one
+/// statement over all their inputs, one [`Outcome`] each, the events counted per outcome)
+/// without changing what a caller sees.
+pub trait Statement: Send + 'static {
+    /// The one event a run that writes appends (its SQL binds this constant as the
+    /// event's type); a refused run appends none. [`crate::db::Db::write_statement`]
+    /// counts from this and the outcome, not from a number the caller supplies.
+    const EVENT: EventType;
+    /// What a run that writes returns: the new row, as the API shows it.
+    type Written: Send + 'static;
+    /// Why a run wrote nothing (and appended nothing): a missing session, say. Errors
+    /// that fail the statement (a taken key) are errors, not refusals.
+    type Refused: Send + 'static;
+
+    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>>;
+}
+
+/// What one run of a [`Statement`] did.
+pub type Outcome<S> = Result<<S as Statement>::Written, <S as Statement>::Refused>;
+
+/// How many events a run appended, from its outcome: [`Statement::EVENT`] when it wrote,
+/// nothing when refused.
+pub(super) fn appended_by<S: Statement>(outcome: &Outcome<S>) -> usize {
+    usize::from(outcome.is_ok())
 }

@@ -19,7 +19,7 @@ pub fn insert(conn: &mut PgConnection, session: &NewSession<'_>) -> QueryResult<
 }
 
 /// The start of a query for the user (`id`, `username`) of a live session, for the
-/// single-statement writes (`messages::post`, `notes::create`) to use as a CTE; the token's
+/// single-statement writes (`messages::Post`, `notes::Create`) to use as a CTE; the token's
 /// hash is bound right after it. The same condition as [`find_user`].
 pub(super) const USER_OF_TOKEN_SQL: &str = "SELECT users.id, users.username FROM sessions \
     JOIN users ON users.id = sessions.user_id \

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use super::path::{location, room_from_path};
 use crate::api_types::{Message, MessageBody};
 use crate::auth::SessionToken;
-use crate::db::messages::{self, Post, Posted};
+use crate::db::messages::{Post, PostRefused};
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -42,26 +42,20 @@ pub async fn create_message(
     let (namespace, room) = room_from_path(namespace, room)?;
     let mut checker = Checker::default();
     let text = checker.check(MessageText::parse("message", body.message));
-    let text = checker.finish(text)?.into_string();
+    let post = Post {
+        token_hash: token.hash,
+        namespace,
+        room,
+        message: checker.finish(text)?.into_string(),
+    };
     let message = state
         .db
-        .write_statement(move |conn| {
-            let posted = messages::post(
-                conn,
-                &Post {
-                    token_hash: &token.hash,
-                    namespace: namespace.as_str(),
-                    room: room.as_str(),
-                    message: &text,
-                },
-            )?;
-            match posted {
-                Posted::Message(message) => Ok((message, 1)),
-                Posted::NoSession => Err(SessionToken::invalid()),
-                Posted::NoNote => Err(ApiError::not_found("the note")),
-            }
-        })
-        .await?;
+        .write_statement(post)
+        .await?
+        .map_err(|refused| match refused {
+            PostRefused::NoSession => SessionToken::invalid(),
+            PostRefused::NoNote => ApiError::not_found("the note"),
+        })?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location(message.id)))
         .json(message))

@@ -3,10 +3,10 @@ use actix_web::{HttpResponse, web};
 use super::path::id_from_path;
 use crate::api_types::DeletedMessage;
 use crate::auth::SessionToken;
+use crate::db::messages::{self, MessageRow};
 use crate::db::outbox::Change;
-use crate::db::{messages, notes};
-use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
+use crate::routes::notes::preconditions::{Action, lock_for_change};
 use crate::state::AppState;
 
 /// Delete a message
@@ -30,17 +30,8 @@ pub async fn delete_message(
     state
         .db
         .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            let current =
-                messages::lock(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
-            let allowed = current.author_id == user.id
-                || (current.namespace == Namespace::NOTES
-                    && notes::find_author(conn, &current.room)? == Some(user.id));
-            if !allowed {
-                return Err(ApiError::Forbidden(
-                    "only the message's author, or the author of the note it is on, may delete it",
-                ));
-            }
+            let (_, current) =
+                lock_for_change::<MessageRow>(conn, &token, &id, Action::Delete, None)?;
             messages::delete(conn, id)?;
             outbox.record(Change::MessageDeleted(DeletedMessage {
                 id,

@@ -5,10 +5,9 @@ use utoipa::IntoParams;
 use super::path::room_from_path;
 use crate::api_types::MessagePage;
 use crate::db::{event_log, messages, notes};
-use crate::domain::Checker;
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
-use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
+use crate::routes::pagination::Page;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -45,19 +44,8 @@ pub async fn list_messages(
 ) -> Result<HttpResponse, ApiError> {
     let (namespace, room) = path.into_inner();
     let (namespace, room) = room_from_path(namespace, room)?;
-    let query = query.into_inner();
-    let mut checker = Checker::default();
-    let limit = checker.check(parse_limit(query.limit.as_deref()));
-    let before = checker.check(decode_cursor(query.cursor.as_deref()).and_then(|cursor| {
-        cursor
-            .map(|text| text.parse::<i64>())
-            .transpose()
-            .map_err(|_| {
-                crate::error::FieldError::new("cursor", "is not a cursor this server returned")
-            })
-    }));
-    let (limit, before) = checker.finish(limit.zip(before))?;
-    let (position, mut items) = state
+    let (page, before) = Page::parse::<i64>(query.limit.as_deref(), query.cursor.as_deref())?;
+    let (position, rows) = state
         .db
         .run(move |conn| {
             // The position first: anything the list then shows is at or after it.
@@ -65,16 +53,17 @@ pub async fn list_messages(
             if namespace.is_notes() && notes::find(conn, room.as_str())?.is_none() {
                 return Err(ApiError::not_found("the note"));
             }
-            let items = messages::list(conn, namespace.as_str(), room.as_str(), before, limit + 1)?;
-            Ok((position, items))
+            let rows = messages::list(
+                conn,
+                namespace.as_str(),
+                room.as_str(),
+                before,
+                page.fetch(),
+            )?;
+            Ok((position, rows))
         })
         .await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| encode_cursor(&last.id.to_string()))
-    } else {
-        None
-    };
+    let (items, next_cursor) = page.finish(rows, |message| message.id);
     Ok(HttpResponse::Ok()
         .insert_header((STREAM_POSITION, position.to_string()))
         .json(MessagePage { items, next_cursor }))

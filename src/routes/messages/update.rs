@@ -3,11 +3,12 @@ use actix_web::web;
 use super::path::id_from_path;
 use crate::api_types::{Message, MessageBody};
 use crate::auth::SessionToken;
-use crate::db::messages;
+use crate::db::messages::{self, MessageRow};
 use crate::db::outbox::Change;
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
+use crate::routes::notes::preconditions::{Action, lock_for_change};
 use crate::state::AppState;
 
 /// Edit a message
@@ -40,12 +41,7 @@ pub async fn update_message(
     let message = state
         .db
         .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            let current =
-                messages::lock(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
-            if current.author_id != user.id {
-                return Err(ApiError::Forbidden("only the message's author may edit it"));
-            }
+            let (user, _) = lock_for_change::<MessageRow>(conn, &token, &id, Action::Update, None)?;
             let message =
                 messages::update(conn, id, &text.into_string())?.into_message(user.username);
             outbox.record(Change::MessageUpdated(message.clone()));

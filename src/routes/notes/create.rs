@@ -5,7 +5,7 @@ use super::path::location;
 use super::preconditions::etag;
 use crate::api_types::{CreateNote, Note};
 use crate::auth::SessionToken;
-use crate::db::notes::{self, Create};
+use crate::db::notes::{Create, NoSession};
 use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -38,24 +38,17 @@ pub async fn create_note(
     let text = checker.check(NoteBody::parse("body", body.body));
     let ((key, title), text) = checker.finish(key.zip(title).zip(text))?;
     let url = location(&key);
-    let (title, text) = (title.into_string(), text.into_string());
+    let create = Create {
+        token_hash: token.hash,
+        key,
+        title: title.into_string(),
+        body: text.into_string(),
+    };
     let note = state
         .db
-        .write_statement(move |conn| {
-            let created = notes::create(
-                conn,
-                &Create {
-                    token_hash: &token.hash,
-                    key: key.as_str(),
-                    title: &title,
-                    body: &text,
-                },
-            )?;
-            created
-                .map(|note| (note, 1))
-                .ok_or_else(SessionToken::invalid)
-        })
-        .await?;
+        .write_statement(create)
+        .await?
+        .map_err(|NoSession| SessionToken::invalid())?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, url))
         .insert_header((header::ETAG, etag(note.version, note.created_at)))

@@ -2,11 +2,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use super::preconditions::{check_if_match, etag, listed_tags};
+use super::preconditions::{Action, listed_tags, lock_for_change};
 use crate::api_types::{DeletedMessage, DeletedNote};
 use crate::auth::SessionToken;
+use crate::db::messages;
+use crate::db::notes::{self, NoteRow};
 use crate::db::outbox::Change;
-use crate::db::{messages, notes};
 use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -39,15 +40,12 @@ pub async fn delete_note(
     state
         .db
         .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            let current =
-                notes::lock(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
-            if current.author_id != user.id {
-                return Err(ApiError::Forbidden("only the note's author may delete it"));
-            }
-            check_if_match(
+            lock_for_change::<NoteRow>(
+                conn,
+                &token,
+                key.as_str(),
+                Action::Delete,
                 if_match.as_deref(),
-                &etag(current.version, current.created_at),
             )?;
             // Its comments go with it, each one an event of its own, before the note's.
             for id in messages::delete_room(conn, Namespace::NOTES, key.as_str())? {

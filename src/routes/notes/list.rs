@@ -4,10 +4,9 @@ use utoipa::IntoParams;
 
 use crate::api_types::NotePage;
 use crate::db::{event_log, notes};
-use crate::domain::Checker;
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
-use crate::routes::pagination::{decode_cursor, encode_cursor, parse_limit};
+use crate::routes::pagination::Page;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,26 +32,16 @@ pub async fn list_notes(
     state: web::Data<AppState>,
     query: web::Query<ListNotesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let mut checker = Checker::default();
-    let limit = checker.check(parse_limit(query.limit.as_deref()));
-    let after = checker.check(decode_cursor(query.cursor.as_deref()));
-    let (limit, after) = checker.finish(limit.zip(after))?;
-    // The position first: anything the list then shows is at or after it. One extra row
-    // tells whether another page follows.
-    let (position, mut items) = state
+    let (page, after) = Page::parse::<String>(query.limit.as_deref(), query.cursor.as_deref())?;
+    // The position first: anything the list then shows is at or after it.
+    let (position, rows) = state
         .db
         .run(move |conn| {
             let position = event_log::head(conn)?;
-            Ok((position, notes::list(conn, after.as_deref(), limit + 1)?))
+            Ok((position, notes::list(conn, after.as_deref(), page.fetch())?))
         })
         .await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| encode_cursor(&last.key))
-    } else {
-        None
-    };
+    let (items, next_cursor) = page.finish(rows, |note| note.key.clone());
     Ok(HttpResponse::Ok()
         .insert_header((STREAM_POSITION, position.to_string()))
         .json(NotePage { items, next_cursor }))

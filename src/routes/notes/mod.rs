@@ -4,7 +4,7 @@ mod create;
 mod delete;
 mod list;
 pub mod path;
-mod preconditions;
+pub mod preconditions;
 mod read;
 mod update;
 

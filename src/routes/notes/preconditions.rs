@@ -1,10 +1,116 @@
-//! `ETag`, `If-Match` and `If-None-Match` for notes.
+//! What must hold before a note or a message changes ([`lock_for_change`], the one check
+//! every update and delete makes), and the notes' `ETag`, `If-Match` and `If-None-Match`.
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use chrono::{DateTime, Utc};
+use diesel::{PgConnection, QueryResult};
 
+use crate::auth::{CurrentUser, SessionToken};
+use crate::db::messages::{self, MessageRow};
+use crate::db::notes::{self, NoteRow};
+use crate::domain::Namespace;
 use crate::error::ApiError;
+
+/// What a request does to a row that not everyone may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Update,
+    Delete,
+}
+
+/// A row that only some users may change: who, and how it is locked and tagged.
+pub trait Owned: Sized {
+    type Key: ?Sized;
+    /// What a 404 calls it.
+    const NAME: &'static str;
+
+    /// Locks the row for the rest of the transaction, so that what is checked is still
+    /// true when the change is made.
+    fn lock(conn: &mut PgConnection, key: &Self::Key) -> QueryResult<Option<Self>>;
+
+    /// Ok if `user` may do `action` to it, else the 403 saying who may.
+    fn allow(&self, conn: &mut PgConnection, action: Action, user: i64) -> Result<(), ApiError>;
+
+    /// Its `ETag`, for `If-Match`; a row without one ignores `If-Match`.
+    fn etag(&self) -> Option<String>;
+}
+
+/// Checks, in the change's transaction and in this order, that the session is live (401),
+/// the row exists (404; it stays locked until the transaction ends), the user may do
+/// `action` to it (403) and the client saw its current version (`If-Match`, 412). Returns
+/// the user and the row as it is before the change.
+pub fn lock_for_change<R: Owned>(
+    conn: &mut PgConnection,
+    token: &SessionToken,
+    key: &R::Key,
+    action: Action,
+    if_match: Option<&[String]>,
+) -> Result<(CurrentUser, R), ApiError> {
+    let user = token.user(conn)?;
+    let row = R::lock(conn, key)?.ok_or_else(|| ApiError::not_found(R::NAME))?;
+    row.allow(conn, action, user.id)?;
+    if let Some(current) = row.etag() {
+        check_if_match(if_match, &current)?;
+    }
+    Ok((user, row))
+}
+
+impl Owned for NoteRow {
+    type Key = str;
+    const NAME: &'static str = "the note";
+
+    fn lock(conn: &mut PgConnection, key: &str) -> QueryResult<Option<Self>> {
+        notes::lock(conn, key)
+    }
+
+    fn allow(&self, _: &mut PgConnection, action: Action, user: i64) -> Result<(), ApiError> {
+        if self.author_id == user {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden(match action {
+            Action::Update => "only the note's author may change it",
+            Action::Delete => "only the note's author may delete it",
+        }))
+    }
+
+    fn etag(&self) -> Option<String> {
+        Some(etag(self.version, self.created_at))
+    }
+}
+
+/// Messages carry no version, so no `ETag`.
+impl Owned for MessageRow {
+    type Key = i64;
+    const NAME: &'static str = "the message";
+
+    fn lock(conn: &mut PgConnection, id: &i64) -> QueryResult<Option<Self>> {
+        messages::lock(conn, *id)
+    }
+
+    /// Only its author edits a message; a note's author may also delete the comments on it.
+    fn allow(&self, conn: &mut PgConnection, action: Action, user: i64) -> Result<(), ApiError> {
+        if self.author_id == user {
+            return Ok(());
+        }
+        match action {
+            Action::Update => Err(ApiError::Forbidden("only the message's author may edit it")),
+            Action::Delete
+                if self.namespace == Namespace::NOTES
+                    && notes::find_author(conn, &self.room)? == Some(user) =>
+            {
+                Ok(())
+            }
+            Action::Delete => Err(ApiError::Forbidden(
+                "only the message's author, or the author of the note it is on, may delete it",
+            )),
+        }
+    }
+
+    fn etag(&self) -> Option<String> {
+        None
+    }
+}
 
 /// The note's version, plus its creation time so that a note deleted and created again
 /// under the same key never repeats an old tag (a stale `If-Match` must not match it).
@@ -46,7 +152,7 @@ pub fn listed_tags(
 }
 
 /// `If-Match`: the change goes ahead only if the client saw the `current` tag.
-pub fn check_if_match(if_match: Option<&[String]>, current: &str) -> Result<(), ApiError> {
+fn check_if_match(if_match: Option<&[String]>, current: &str) -> Result<(), ApiError> {
     match if_match {
         None => Ok(()),
         Some(tags) if tags.iter().any(|tag| tag == "*" || tag == current) => Ok(()),

@@ -2,10 +2,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use super::preconditions::{check_if_match, etag, listed_tags};
+use super::preconditions::{Action, etag, listed_tags, lock_for_change};
 use crate::api_types::{Note, UpdateNote};
 use crate::auth::SessionToken;
-use crate::db::notes;
+use crate::db::notes::{self, NoteRow};
 use crate::db::outbox::Change;
 use crate::domain::{Checker, NoteBody, NoteTitle};
 use crate::error::{ApiError, Problem};
@@ -51,15 +51,12 @@ pub async fn update_note(
     let note = state
         .db
         .write(move |conn, outbox| {
-            let user = token.user(conn)?;
-            let current =
-                notes::lock(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
-            if current.author_id != user.id {
-                return Err(ApiError::Forbidden("only the note's author may change it"));
-            }
-            check_if_match(
+            let (user, _) = lock_for_change::<NoteRow>(
+                conn,
+                &token,
+                key.as_str(),
+                Action::Update,
                 if_match.as_deref(),
-                &etag(current.version, current.created_at),
             )?;
             let row = notes::update(
                 conn,
