@@ -13,6 +13,7 @@ pub mod messages;
 pub mod notes;
 pub mod pages;
 pub mod pagination;
+pub mod preconditions;
 pub mod sessions;
 pub mod streams;
 pub mod users;

@@ -155,7 +155,7 @@ const AWKWARD_TEXTS: [&str; 3] = [
 ];
 
 /// `message.created` is built by the database inside the statement that posts the message
-/// (`db::messages::post`), not serialized by the server: it must still be the API's own JSON
+/// (`db::messages::Post`), not serialized by the server: it must still be the API's own JSON
 /// for the message, byte for byte, whatever the text holds.
 #[tokio::test]
 async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
@@ -180,7 +180,7 @@ async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
     }
 }
 
-/// `note.created` too is built by the database (`db::notes::create`).
+/// `note.created` too is built by the database (`db::notes::Create`).
 #[tokio::test]
 async fn a_created_notes_event_is_exactly_the_json_the_post_returned() {
     let app = spawn_app().await;

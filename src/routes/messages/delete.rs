@@ -6,7 +6,7 @@ use crate::auth::SessionToken;
 use crate::db::messages::{self, MessageRow};
 use crate::db::outbox::Change;
 use crate::error::{ApiError, Problem};
-use crate::routes::notes::preconditions::{Action, lock_for_change};
+use crate::routes::preconditions::{Action, lock_for_change};
 use crate::state::AppState;
 
 /// Delete a message

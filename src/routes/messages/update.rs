@@ -8,7 +8,7 @@ use crate::db::outbox::Change;
 use crate::domain::{Checker, MessageText};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
-use crate::routes::notes::preconditions::{Action, lock_for_change};
+use crate::routes::preconditions::{Action, lock_for_change};
 use crate::state::AppState;
 
 /// Edit a message

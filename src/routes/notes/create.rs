@@ -2,13 +2,13 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::path::location;
-use super::preconditions::etag;
 use crate::api_types::{CreateNote, Note};
 use crate::auth::SessionToken;
 use crate::db::notes::{Create, NoSession};
 use crate::domain::{Checker, NoteBody, NoteKey, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
+use crate::routes::preconditions::etag;
 use crate::state::AppState;
 
 /// Create a note

@@ -2,7 +2,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use super::preconditions::{Action, listed_tags, lock_for_change};
 use crate::api_types::{DeletedMessage, DeletedNote};
 use crate::auth::SessionToken;
 use crate::db::messages;
@@ -10,6 +9,7 @@ use crate::db::notes::{self, NoteRow};
 use crate::db::outbox::Change;
 use crate::domain::Namespace;
 use crate::error::{ApiError, Problem};
+use crate::routes::preconditions::{Action, listed_tags, lock_for_change};
 use crate::state::AppState;
 
 /// Delete a note

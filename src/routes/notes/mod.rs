@@ -4,7 +4,6 @@ mod create;
 mod delete;
 mod list;
 pub mod path;
-pub mod preconditions;
 mod read;
 mod update;
 

@@ -2,11 +2,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use super::preconditions::{etag, is_not_modified, listed_tags};
 use crate::api_types::Note;
 use crate::db::{event_log, notes};
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
+use crate::routes::preconditions::{etag, is_not_modified, listed_tags};
 use crate::state::AppState;
 
 /// Read a note

@@ -2,7 +2,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use super::preconditions::{Action, etag, listed_tags, lock_for_change};
 use crate::api_types::{Note, UpdateNote};
 use crate::auth::SessionToken;
 use crate::db::notes::{self, NoteRow};
@@ -10,6 +9,7 @@ use crate::db::outbox::Change;
 use crate::domain::{Checker, NoteBody, NoteTitle};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
+use crate::routes::preconditions::{Action, etag, listed_tags, lock_for_change};
 use crate::state::AppState;
 
 /// Update a note
