@@ -276,3 +276,51 @@ fn parse(block: &str) -> Option<SseEvent> {
         data: data.join("\n"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream whose body arrives as `chunks`.
+    fn stream_of(chunks: Vec<Vec<u8>>) -> SseClient {
+        let chunks = chunks
+            .into_iter()
+            .map(|chunk| Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)));
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+        let response = http::Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(body)
+            .expect("a response");
+        SseClient::from_response(reqwest::Response::from(response), "test").expect("a stream")
+    }
+
+    #[tokio::test]
+    async fn events_split_anywhere_across_chunks_arrive_whole() {
+        let text = "retry: 1000\n\nid: 7-1\nevent: message.created\ndata: {\"message\":\"é\"}\n\n\
+                    : keep-alive\n\nevent: ready\ndata: {}\n\n";
+        let expected = [
+            SseEvent {
+                id: Some("7-1".to_owned()),
+                event: "message.created".to_owned(),
+                data: "{\"message\":\"é\"}".to_owned(),
+            },
+            SseEvent {
+                id: None,
+                event: "ready".to_owned(),
+                data: "{}".to_owned(),
+            },
+        ];
+        // Every split point, including inside the two bytes of 'é' and between the two
+        // newlines that end an event.
+        for at in 1..text.len() {
+            let (first, second) = text.as_bytes().split_at(at);
+            let mut stream = stream_of(vec![first.to_vec(), second.to_vec()]);
+            let mut events = Vec::new();
+            while let Some(event) = stream.next().await.expect("a well-formed stream") {
+                events.push(event);
+            }
+            assert_eq!(events, expected, "split at byte {at}");
+            assert_eq!(stream.last_id.as_deref(), Some("7-1"), "split at byte {at}");
+        }
+    }
+}
