@@ -5,12 +5,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use parley::config::Config;
 use parley::db::cluster::{Cluster, ClusterOptions};
 use parley::startup::Application;
+use parley_testing::{SseClient, TestUser};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -84,47 +83,12 @@ async fn the_database_goes_away_and_comes_back_without_a_restart() {
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::new();
-    let credentials = json!({"username": "alice", "password": "correct horse battery"});
-    client
-        .post(format!("{base}/api/users"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("register");
-    let session: Value = client
-        .post(format!("{base}/api/sessions"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("session");
-    let token = session["token"].as_str().expect("token").to_owned();
-    let post = |text: &'static str| {
-        client
-            .post(format!("{base}/api/rooms/chat/general/messages"))
-            .bearer_auth(&token)
-            .json(&json!({ "message": text }))
-            .send()
-    };
+    let alice = TestUser::sign_up(&client, &base, "alice").await;
+    let post = |text: &'static str| alice.post_message("chat/general", text);
 
     // A watcher, caught up.
-    let response = client
-        .get(format!("{base}/api/rooms/chat/general/events"))
-        .send()
-        .await
-        .expect("stream");
-    let mut body = response.bytes_stream();
-    let mut seen = String::new();
-    while !seen.contains("event: ready") {
-        let chunk = tokio::time::timeout(PATIENCE, body.next())
-            .await
-            .expect("ready in time");
-        seen.push_str(&String::from_utf8_lossy(
-            &chunk.expect("open").expect("bytes"),
-        ));
-    }
+    let events = format!("{base}/api/rooms/chat/general/events");
+    let (mut stream, _) = SseClient::connect_ready_to(&client, &events, None).await;
 
     // The database stops.
     let cluster = tokio::task::spawn_blocking(move || cluster.stop())
@@ -133,9 +97,7 @@ async fn the_database_goes_away_and_comes_back_without_a_restart() {
     cluster.expect("stop PostgreSQL");
     let not_ready = readiness_becomes(&client, &base, StatusCode::SERVICE_UNAVAILABLE).await;
     problem_with_retry_after(&not_ready);
-    let refused = post("while the database is down")
-        .await
-        .expect("an answer, not a hang");
+    let refused = post("while the database is down").await;
     problem_with_retry_after(&refused);
 
     // It comes back; the same server serves again, and the same stream delivers.
@@ -144,21 +106,17 @@ async fn the_database_goes_away_and_comes_back_without_a_restart() {
         .await
         .expect("cluster");
     readiness_becomes(&client, &base, StatusCode::OK).await;
-    let accepted = post("after the outage").await.expect("post");
+    let accepted = post("after the outage").await;
     assert_eq!(accepted.status(), StatusCode::CREATED);
-    let mut delivered = String::new();
-    while !delivered.contains("after the outage") {
-        let chunk = tokio::time::timeout(PATIENCE, body.next())
-            .await
-            .expect("delivery in time");
-        let bytes = chunk
-            .expect("the stream stayed open through the outage")
-            .expect("bytes");
-        delivered.push_str(&String::from_utf8_lossy(&bytes));
-    }
+    // The stream stayed open through the outage: it delivers the new write, and only it.
+    let delivered = stream
+        .changes_until(|event| event.data.contains("after the outage"))
+        .await;
     assert!(
-        !delivered.contains("while the database is down"),
-        "a refused write was delivered"
+        delivered
+            .iter()
+            .all(|event| !event.data.contains("while the database is down")),
+        "a refused write was delivered: {delivered:?}"
     );
 
     handle.stop(true).await;

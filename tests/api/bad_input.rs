@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use parley_testing::{TestApp, assert_problem, spawn_app};
 
 pub struct Case {
     name: &'static str,
@@ -246,16 +246,17 @@ async fn state(app: &TestApp) -> (Vec<String>, Value, StatusCode) {
 #[tokio::test]
 async fn bad_requests_get_problem_details_and_change_nothing() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     assert_eq!(
-        app.create_note(&token, "seed", "Seed", "unchanged")
+        alice
+            .create_note("seed", "Seed", "unchanged")
             .await
             .status(),
         StatusCode::CREATED
     );
     let before = state(&app).await;
 
-    assert_cases(&app, &token, cases()).await;
+    assert_cases(&app, &alice.token, cases()).await;
     assert_eq!(state(&app).await, before, "a bad request changed something");
 }
 
@@ -292,9 +293,9 @@ pub async fn assert_cases(app: &TestApp, token: &str, cases: Vec<Case>) {
 #[tokio::test]
 async fn every_invalid_field_is_reported_at_once() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    let response = app
-        .request(Method::POST, "/api/notes", Some(&token))
+    let alice = app.signed_in("alice").await;
+    let response = alice
+        .request(Method::POST, "/api/notes")
         .header("content-type", "application/json")
         .body(r#"{"key":"no spaces allowed","title":" ","body":""}"#)
         .send()
@@ -338,7 +339,7 @@ async fn wrong_methods_list_the_allowed_ones() {
 async fn a_trickling_request_body_times_out_without_starving_anyone() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let app = crate::helpers::spawn_app_with(|config| {
+    let app = parley_testing::spawn_app_with(|config| {
         config.body_timeout = std::time::Duration::from_millis(500);
     })
     .await;

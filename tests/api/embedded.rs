@@ -8,10 +8,10 @@ use std::process::{Child, Command, Stdio};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::PASSWORD;
+use parley_testing::TestUser;
 
 struct Server {
     child: Child,
@@ -86,30 +86,8 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
 
     let server = start(dir.path(), None);
     let url = |server: &Server, path: &str| format!("{}{path}", server.address);
-    let register = client
-        .post(url(&server, "/api/users"))
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(register.status(), StatusCode::CREATED);
-    let session: Value = client
-        .post(url(&server, "/api/sessions"))
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("session");
-    let token = session["token"].as_str().expect("token").to_owned();
-    let created = client
-        .request(Method::POST, url(&server, "/api/notes"))
-        .bearer_auth(&token)
-        .json(&json!({"key": "durable", "title": "Durable", "body": "still here"}))
-        .send()
-        .await
-        .expect("create");
+    let alice = TestUser::sign_up(&client, &server.address, "alice").await;
+    let created = alice.create_note("durable", "Durable", "still here").await;
     assert_eq!(created.status(), StatusCode::CREATED);
     stop(server);
 
@@ -146,7 +124,7 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
     assert_eq!(note["author"], "alice");
     let me = client
         .get(url(&server, "/api/users/me"))
-        .bearer_auth(&token)
+        .bearer_auth(&alice.token)
         .send()
         .await
         .expect("me");
@@ -260,7 +238,7 @@ fn a_failed_start_leaves_no_data_directory_behind() {
 /// Another process on the address: one error, on stderr, that says which flag to change.
 #[tokio::test]
 async fn a_taken_address_is_one_error_that_names_the_flag() {
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -288,7 +266,7 @@ async fn a_taken_address_is_one_error_that_names_the_flag() {
 /// Settings may follow the subcommand, like `parley migrate --data-dir d`.
 #[tokio::test]
 async fn settings_may_follow_the_subcommand() {
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -314,10 +292,10 @@ async fn settings_may_follow_the_subcommand() {
 /// event, and every message the server acknowledged exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
-    use crate::sse::SseClient;
     use diesel::{Connection, PgConnection, RunQueryDsl};
+    use parley_testing::sse::SseClient;
 
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -325,22 +303,7 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         mut child, address, ..
     } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
-    client
-        .post(format!("{address}/api/users"))
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("register");
-    let session: Value = client
-        .post(format!("{address}/api/sessions"))
-        .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("session");
-    let token = session["token"].as_str().expect("token").to_owned();
+    let token = TestUser::sign_up(&client, &address, "alice").await.token;
     let stream_url = format!("{address}/api/rooms/chat/general/events");
     let (mut stream, _) = SseClient::connect_ready_to(&client, &stream_url, None).await;
 
@@ -376,7 +339,7 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
 
     // The stream ends (after delivering whatever was already on its way).
-    while stream.next().await.is_some() {}
+    while stream.next_or_end().await.is_some() {}
     let status = child.wait().expect("wait");
     assert!(status.success(), "parley exited with {status}");
     let mut acknowledged = Vec::new();
@@ -421,9 +384,9 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
 /// its `Last-Event-ID` receives every acknowledged write it had not seen, once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
-    use crate::sse::SseClient;
+    use parley_testing::sse::SseClient;
 
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -431,23 +394,7 @@ async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
         mut child, address, ..
     } = start(dir.path(), Some(&database_url));
     let client = reqwest::Client::new();
-    let credentials = json!({"username": "alice", "password": PASSWORD});
-    client
-        .post(format!("{address}/api/users"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("register");
-    let session: Value = client
-        .post(format!("{address}/api/sessions"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("session");
-    let token = session["token"].as_str().expect("token").to_owned();
+    let token = TestUser::sign_up(&client, &address, "alice").await.token;
     let (mut stream, _) = SseClient::connect_ready_to(
         &client,
         &format!("{address}/api/rooms/chat/general/events"),

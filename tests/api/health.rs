@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use parley_testing::spawn_app;
 
 #[tokio::test]
 async fn liveness_and_readiness_report_ok() {
@@ -16,18 +16,12 @@ async fn liveness_and_readiness_report_ok() {
 
 #[tokio::test]
 async fn metrics_count_requests_streams_and_events() {
-    use crate::sse::SseClient;
+    use parley_testing::sse::SseClient;
 
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (_stream, _) = SseClient::connect_ready(&app, "/api/rooms/chat/metrics/events", None).await;
-    app.send_json(
-        reqwest::Method::POST,
-        "/api/rooms/chat/metrics/messages",
-        Some(&token),
-        &serde_json::json!({"message": "counted"}),
-    )
-    .await;
+    alice.post_message("chat/metrics", "counted").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.expect("metrics text");

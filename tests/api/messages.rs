@@ -9,7 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::bad_input::{Case, assert_cases, case};
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use parley_testing::{TestApp, assert_problem, spawn_app};
 
 fn header(response: &Response, name: &str) -> Option<String> {
     response
@@ -53,15 +53,6 @@ async fn post_message(app: &TestApp, token: Option<&str>, room: &str, text: &str
         &json!({ "message": text }),
     )
     .await
-}
-
-/// Posts a message that must be accepted; returns it.
-async fn posted(app: &TestApp, token: &str, room: &str, text: &str) -> Value {
-    let response = post_message(app, Some(token), room, text).await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::CREATED, "posting to {room}: {body}");
-    body
 }
 
 async fn send(app: &TestApp, method: Method, path: &str, token: Option<&str>) -> Response {
@@ -130,9 +121,9 @@ fn field_names(problem: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn posting_into_a_chat_room_returns_the_message_from_the_signed_in_user() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
 
-    let response = post_message(&app, Some(&token), "chat/general", "hello, room").await;
+    let response = alice.post_message("chat/general", "hello, room").await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = header(&response, "location").expect("a Location header");
     let message: Value = response.json().await.expect("JSON");
@@ -158,11 +149,10 @@ async fn the_author_cannot_be_spoofed() {
     let mallory = app.signed_in("mallory").await;
     app.signed_in("alice").await;
 
-    let spoofed = app
+    let spoofed = mallory
         .send_json(
             Method::POST,
             "/api/rooms/chat/general/messages",
-            Some(&mallory),
             &json!({"message": "I am alice", "from": "alice"}),
         )
         .await;
@@ -171,12 +161,11 @@ async fn the_author_cannot_be_spoofed() {
     assert!(all_messages(&app, "chat/general").await.is_empty());
 
     // Nor by editing.
-    let own = posted(&app, &mallory, "chat/general", "mine").await;
-    let spoofed_edit = app
+    let own = mallory.posted("chat/general", "mine").await;
+    let spoofed_edit = mallory
         .send_json(
             Method::PATCH,
             &format!("/api/messages/{}", own["id"]),
-            Some(&mallory),
             &json!({"message": "now alice's", "from": "alice"}),
         )
         .await;
@@ -192,7 +181,7 @@ async fn comments_need_an_existing_note() {
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
 
-    let orphan = post_message(&app, Some(&bob), "notes/no-such-note", "hello?").await;
+    let orphan = bob.post_message("notes/no-such-note", "hello?").await;
     assert_problem(orphan, StatusCode::NOT_FOUND, "not-found").await;
     assert_problem(
         app.get("/api/rooms/notes/no-such-note/messages").await,
@@ -203,14 +192,15 @@ async fn comments_need_an_existing_note() {
 
     // Once the note exists, the refused comment is not there: it was never stored.
     assert_eq!(
-        app.create_note(&alice, "no-such-note", "Now it exists", "")
+        alice
+            .create_note("no-such-note", "Now it exists", "")
             .await
             .status(),
         StatusCode::CREATED
     );
     assert!(all_messages(&app, "notes/no-such-note").await.is_empty());
 
-    let comment = posted(&app, &bob, "notes/no-such-note", "first!").await;
+    let comment = bob.posted("notes/no-such-note", "first!").await;
     assert_eq!(comment["from"], "bob");
     assert_eq!(comment["namespace"], "notes");
     assert_eq!(comment["room"], "no-such-note");
@@ -243,7 +233,7 @@ async fn a_comment_racing_its_notes_deletion_is_refused() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    app.create_note(&alice, "going", "Going", "").await;
+    alice.create_note("going", "Going", "").await;
 
     // A deletion in progress, holding the note's row as `DELETE /api/notes/{key}` does.
     let (locked, has_locked) = tokio::sync::oneshot::channel();
@@ -263,7 +253,7 @@ async fn a_comment_racing_its_notes_deletion_is_refused() {
     });
     has_locked.await.expect("the note is locked");
 
-    let post = post_message(&app, Some(&bob), "notes/going", "too late?");
+    let post = bob.post_message("notes/going", "too late?");
     tokio::pin!(post);
     // Until the post either waits for the note's lock or (were there none) is answered.
     let answered = loop {
@@ -300,17 +290,19 @@ async fn lists_are_newest_first_and_page_through_older_messages() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    app.create_note(&alice, "general", "A note named like the room", "")
+    alice
+        .create_note("general", "A note named like the room", "")
         .await;
 
     let mut sent = Vec::new();
     for n in 1..=5 {
         let token = if n % 2 == 0 { &bob } else { &alice };
-        sent.push(posted(&app, token, "chat/general", &format!("general {n}")).await);
+        sent.push(token.posted("chat/general", &format!("general {n}")).await);
         // Messages of other rooms, interleaved: none of them may appear below.
-        posted(&app, &alice, "chat/random", &format!("random {n}")).await;
-        posted(&app, &bob, "other/general", &format!("other namespace {n}")).await;
-        posted(&app, &bob, "notes/general", &format!("comment {n}")).await;
+        alice.posted("chat/random", &format!("random {n}")).await;
+        bob.posted("other/general", &format!("other namespace {n}"))
+            .await;
+        bob.posted("notes/general", &format!("comment {n}")).await;
     }
 
     let mut seen = Vec::new();
@@ -362,9 +354,9 @@ async fn lists_are_newest_first_and_page_through_older_messages() {
 #[tokio::test]
 async fn limit_defaults_to_20_and_may_be_up_to_100() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     for n in 1..=21 {
-        posted(&app, &token, "chat/busy", &format!("line {n}")).await;
+        alice.posted("chat/busy", &format!("line {n}")).await;
     }
 
     let response = app.get("/api/rooms/chat/busy/messages").await;
@@ -404,8 +396,8 @@ async fn limit_defaults_to_20_and_may_be_up_to_100() {
 #[tokio::test]
 async fn reading_a_message_by_id() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    let message = posted(&app, &token, "chat/general", "read me").await;
+    let alice = app.signed_in("alice").await;
+    let message = alice.posted("chat/general", "read me").await;
 
     let response = app.get(&format!("/api/messages/{}", message["id"])).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -432,10 +424,10 @@ async fn only_the_author_may_edit_a_message() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    let original = posted(&app, &alice, "chat/general", "typo hree").await;
+    let original = alice.posted("chat/general", "typo hree").await;
     let id = &original["id"];
 
-    let response = edit(&app, Some(&alice), id, "typo here").await;
+    let response = edit(&app, Some(&alice.token), id, "typo here").await;
     assert_eq!(response.status(), StatusCode::OK);
     let edited: Value = response.json().await.expect("JSON");
     assert_eq!(edited["id"], *id);
@@ -452,7 +444,7 @@ async fn only_the_author_may_edit_a_message() {
         std::slice::from_ref(&edited)
     );
 
-    let by_bob = edit(&app, Some(&bob), id, "bob was here").await;
+    let by_bob = edit(&app, Some(&bob.token), id, "bob was here").await;
     assert_problem(by_bob, StatusCode::FORBIDDEN, "forbidden").await;
     let anonymous = edit(&app, None, id, "anonymous was here").await;
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
@@ -460,19 +452,14 @@ async fn only_the_author_may_edit_a_message() {
 
     let missing = edit(
         &app,
-        Some(&alice),
+        Some(&alice.token),
         &json!(id.as_i64().expect("id") + 1000),
         "x",
     )
     .await;
     assert_problem(missing, StatusCode::NOT_FOUND, "not-found").await;
-    let not_an_id = app
-        .send_json(
-            Method::PATCH,
-            "/api/messages/abc",
-            Some(&alice),
-            &json!({"message": "x"}),
-        )
+    let not_an_id = alice
+        .send_json(Method::PATCH, "/api/messages/abc", &json!({"message": "x"}))
         .await;
     assert_problem(not_an_id, StatusCode::NOT_FOUND, "not-found").await;
 }
@@ -481,11 +468,11 @@ async fn only_the_author_may_edit_a_message() {
 async fn the_author_may_delete_a_message() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
-    let kept = posted(&app, &alice, "chat/general", "keep me").await;
-    let gone = posted(&app, &alice, "chat/general", "delete me").await;
+    let kept = alice.posted("chat/general", "keep me").await;
+    let gone = alice.posted("chat/general", "delete me").await;
 
     assert_eq!(
-        delete(&app, Some(&alice), &gone["id"]).await.status(),
+        delete(&app, Some(&alice.token), &gone["id"]).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(read(&app, &gone["id"]).await, None);
@@ -494,11 +481,17 @@ async fn the_author_may_delete_a_message() {
         std::slice::from_ref(&kept)
     );
 
-    let again = delete(&app, Some(&alice), &gone["id"]).await;
+    let again = delete(&app, Some(&alice.token), &gone["id"]).await;
     assert_problem(again, StatusCode::NOT_FOUND, "not-found").await;
-    let edit_gone = edit(&app, Some(&alice), &gone["id"], "back?").await;
+    let edit_gone = edit(&app, Some(&alice.token), &gone["id"], "back?").await;
     assert_problem(edit_gone, StatusCode::NOT_FOUND, "not-found").await;
-    let not_an_id = send(&app, Method::DELETE, "/api/messages/abc", Some(&alice)).await;
+    let not_an_id = send(
+        &app,
+        Method::DELETE,
+        "/api/messages/abc",
+        Some(&alice.token),
+    )
+    .await;
     assert_problem(not_an_id, StatusCode::NOT_FOUND, "not-found").await;
     assert_eq!(read(&app, &kept["id"]).await, Some(kept));
 }
@@ -509,29 +502,37 @@ async fn the_note_author_may_delete_any_comment_on_their_note() {
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
     let carol = app.signed_in("carol").await;
-    app.create_note(&alice, "essay", "Essay", "").await;
-    let rude = posted(&app, &bob, "notes/essay", "rude comment").await;
-    let polite = posted(&app, &bob, "notes/essay", "polite comment").await;
-    let retracted = posted(&app, &carol, "notes/essay", "I take it back").await;
+    alice.create_note("essay", "Essay", "").await;
+    let rude = bob.posted("notes/essay", "rude comment").await;
+    let polite = bob.posted("notes/essay", "polite comment").await;
+    let retracted = carol.posted("notes/essay", "I take it back").await;
 
     // Another commenter may not delete bob's comment…
-    let by_carol = delete(&app, Some(&carol), &rude["id"]).await;
+    let by_carol = delete(&app, Some(&carol.token), &rude["id"]).await;
     assert_problem(by_carol, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(read(&app, &rude["id"]).await.as_ref(), Some(&rude));
 
     // …the note's author may, but may not edit it: editing stays with the comment's author.
-    let edit_by_alice = edit(&app, Some(&alice), &polite["id"], "rewritten by alice").await;
+    let edit_by_alice = edit(
+        &app,
+        Some(&alice.token),
+        &polite["id"],
+        "rewritten by alice",
+    )
+    .await;
     assert_problem(edit_by_alice, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(read(&app, &polite["id"]).await.as_ref(), Some(&polite));
     assert_eq!(
-        delete(&app, Some(&alice), &rude["id"]).await.status(),
+        delete(&app, Some(&alice.token), &rude["id"]).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(read(&app, &rude["id"]).await, None);
 
     // A commenter may delete their own comment on someone else's note.
     assert_eq!(
-        delete(&app, Some(&carol), &retracted["id"]).await.status(),
+        delete(&app, Some(&carol.token), &retracted["id"])
+            .await
+            .status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(all_messages(&app, "notes/essay").await, [polite]);
@@ -543,17 +544,17 @@ async fn in_a_chat_room_no_one_but_the_author_may_delete() {
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
     // Alice owns note `general`; that gives her no say over chat room `general`.
-    app.create_note(&alice, "general", "General", "").await;
-    let line = posted(&app, &bob, "chat/general", "bob's line").await;
+    alice.create_note("general", "General", "").await;
+    let line = bob.posted("chat/general", "bob's line").await;
 
-    let by_alice = delete(&app, Some(&alice), &line["id"]).await;
+    let by_alice = delete(&app, Some(&alice.token), &line["id"]).await;
     assert_problem(by_alice, StatusCode::FORBIDDEN, "forbidden").await;
     let anonymous = delete(&app, None, &line["id"]).await;
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(read(&app, &line["id"]).await.as_ref(), Some(&line));
 
     assert_eq!(
-        delete(&app, Some(&bob), &line["id"]).await.status(),
+        delete(&app, Some(&bob.token), &line["id"]).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(read(&app, &line["id"]).await, None);
@@ -564,23 +565,30 @@ async fn deleting_a_note_deletes_its_comments() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    app.create_note(&alice, "doomed", "Doomed", "").await;
-    app.create_note(&alice, "survivor", "Survivor", "").await;
+    alice.create_note("doomed", "Doomed", "").await;
+    alice.create_note("survivor", "Survivor", "").await;
     let comments = [
-        posted(&app, &bob, "notes/doomed", "nice").await,
-        posted(&app, &alice, "notes/doomed", "thanks").await,
-        posted(&app, &bob, "notes/doomed", "bye").await,
+        bob.posted("notes/doomed", "nice").await,
+        alice.posted("notes/doomed", "thanks").await,
+        bob.posted("notes/doomed", "bye").await,
     ];
     let elsewhere = [
-        posted(&app, &bob, "notes/survivor", "on another note").await,
-        posted(&app, &bob, "chat/doomed", "a chat room of the same name").await,
+        bob.posted("notes/survivor", "on another note").await,
+        bob.posted("chat/doomed", "a chat room of the same name")
+            .await,
     ];
 
-    let deleted = send(&app, Method::DELETE, "/api/notes/doomed", Some(&alice)).await;
+    let deleted = send(
+        &app,
+        Method::DELETE,
+        "/api/notes/doomed",
+        Some(&alice.token),
+    )
+    .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     for comment in &comments {
         assert_eq!(read(&app, &comment["id"]).await, None, "{comment}");
-        let delete_again = delete(&app, Some(&bob), &comment["id"]).await;
+        let delete_again = delete(&app, Some(&bob.token), &comment["id"]).await;
         assert_problem(delete_again, StatusCode::NOT_FOUND, "not-found").await;
     }
     assert_problem(
@@ -592,7 +600,7 @@ async fn deleting_a_note_deletes_its_comments() {
 
     // A new note with the same key starts without comments.
     assert_eq!(
-        app.create_note(&bob, "doomed", "Reborn", "").await.status(),
+        bob.create_note("doomed", "Reborn", "").await.status(),
         StatusCode::CREATED
     );
     assert!(all_messages(&app, "notes/doomed").await.is_empty());
@@ -605,17 +613,17 @@ async fn deleting_a_note_deletes_its_comments() {
 #[tokio::test]
 async fn messages_may_be_1024_characters_and_rooms_200() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
 
     // Characters, not bytes: 'é' is two bytes in UTF-8.
     let longest = "é".repeat(1024);
-    let message = posted(&app, &token, "chat/general", &longest).await;
+    let message = alice.posted("chat/general", &longest).await;
     assert_eq!(message["message"], longest.as_str());
-    let edited = edit(&app, Some(&token), &message["id"], &"ü".repeat(1024)).await;
+    let edited = edit(&app, Some(&alice.token), &message["id"], &"ü".repeat(1024)).await;
     assert_eq!(edited.status(), StatusCode::OK);
 
     let long_room = "é".repeat(200);
-    let in_long_room = posted(&app, &token, &format!("chat/{long_room}"), "hi").await;
+    let in_long_room = alice.posted(&format!("chat/{long_room}"), "hi").await;
     assert_eq!(in_long_room["room"], long_room.as_str());
     assert_eq!(
         all_messages(&app, &format!("chat/{long_room}")).await,
@@ -623,13 +631,9 @@ async fn messages_may_be_1024_characters_and_rooms_200() {
     );
 
     // A room is any text: spaces and other scripts survive the URL.
-    let spaced = posted(
-        &app,
-        &token,
-        "chat/general%20chat%20%E6%97%A5%E6%9C%AC",
-        "hi",
-    )
-    .await;
+    let spaced = alice
+        .posted("chat/general%20chat%20%E6%97%A5%E6%9C%AC", "hi")
+        .await;
     assert_eq!(spaced["room"], "general chat 日本");
 }
 
@@ -729,13 +733,13 @@ async fn message_state(app: &TestApp) -> Vec<Vec<Value>> {
 #[tokio::test]
 async fn bad_message_input_gets_problem_details_and_changes_nothing() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    app.create_note(&token, "seed", "Seed", "").await;
-    let seed = posted(&app, &token, "chat/general", "unchanged").await;
-    posted(&app, &token, "notes/seed", "a comment").await;
+    let alice = app.signed_in("alice").await;
+    alice.create_note("seed", "Seed", "").await;
+    let seed = alice.posted("chat/general", "unchanged").await;
+    alice.posted("notes/seed", "a comment").await;
     let before = message_state(&app).await;
 
-    assert_cases(&app, &token, cases(seed["id"].as_i64().expect("id"))).await;
+    assert_cases(&app, &alice.token, cases(seed["id"].as_i64().expect("id"))).await;
 
     assert_eq!(
         message_state(&app).await,
@@ -764,8 +768,8 @@ async fn a_stale_session_is_checked_after_the_body_and_posts_nothing() {
 async fn writes_without_a_session_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
-    app.create_note(&alice, "open", "Open", "").await;
-    let seed = posted(&app, &alice, "chat/general", "unchanged").await;
+    alice.create_note("open", "Open", "").await;
+    let seed = alice.posted("chat/general", "unchanged").await;
     let id = &seed["id"];
 
     for (token, who) in [(None, "anonymous"), (Some("not-a-real-token"), "bad token")] {

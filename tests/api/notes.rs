@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, spawn_app};
+use parley_testing::{assert_problem, spawn_app};
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
@@ -14,11 +14,9 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 #[tokio::test]
 async fn create_read_update_delete_a_note() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
 
-    let created = app
-        .create_note(&token, "shopping", "Shopping", "milk")
-        .await;
+    let created = alice.create_note("shopping", "Shopping", "milk").await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert_eq!(
         header(&created, "location").as_deref(),
@@ -37,8 +35,8 @@ async fn create_read_update_delete_a_note() {
     let read: Value = read.json().await.expect("JSON");
     assert_eq!(read, note);
 
-    let updated = app
-        .request(Method::PUT, "/api/notes/shopping", Some(&token))
+    let updated = alice
+        .request(Method::PUT, "/api/notes/shopping")
         .header("if-match", &first_tag)
         .json(&json!({"title": "Groceries", "body": "milk, eggs"}))
         .send()
@@ -52,8 +50,8 @@ async fn create_read_update_delete_a_note() {
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["created_at"], note["created_at"]);
 
-    let deleted = app
-        .request(Method::DELETE, "/api/notes/shopping", Some(&token))
+    let deleted = alice
+        .request(Method::DELETE, "/api/notes/shopping")
         .send()
         .await
         .expect("delete");
@@ -64,8 +62,8 @@ async fn create_read_update_delete_a_note() {
         "not-found",
     )
     .await;
-    let again = app
-        .request(Method::DELETE, "/api/notes/shopping", Some(&token))
+    let again = alice
+        .request(Method::DELETE, "/api/notes/shopping")
         .send()
         .await
         .expect("delete");
@@ -75,11 +73,11 @@ async fn create_read_update_delete_a_note() {
 #[tokio::test]
 async fn a_stale_if_match_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    let created = app.create_note(&token, "plan", "Plan", "v1").await;
+    let alice = app.signed_in("alice").await;
+    let created = alice.create_note("plan", "Plan", "v1").await;
     let v1 = header(&created, "etag").expect("an ETag");
-    let first = app
-        .request(Method::PUT, "/api/notes/plan", Some(&token))
+    let first = alice
+        .request(Method::PUT, "/api/notes/plan")
         .header("if-match", &v1)
         .json(&json!({"title": "Plan", "body": "v2"}))
         .send()
@@ -88,8 +86,8 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     assert_eq!(first.status(), StatusCode::OK);
 
     // A second writer who also read version 1 loses, and learns why.
-    let stale = app
-        .request(Method::PUT, "/api/notes/plan", Some(&token))
+    let stale = alice
+        .request(Method::PUT, "/api/notes/plan")
         .header("if-match", &v1)
         .json(&json!({"title": "Plan", "body": "lost update"}))
         .send()
@@ -101,8 +99,8 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
         "precondition-failed",
     )
     .await;
-    let stale_delete = app
-        .request(Method::DELETE, "/api/notes/plan", Some(&token))
+    let stale_delete = alice
+        .request(Method::DELETE, "/api/notes/plan")
         .header("if-match", &v1)
         .send()
         .await
@@ -119,11 +117,10 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
     assert_eq!(note["version"], 2);
 
     // Without If-Match the update is unconditional.
-    let blind = app
+    let blind = alice
         .send_json(
             Method::PUT,
             "/api/notes/plan",
-            Some(&token),
             &json!({"title": "Plan", "body": "v3"}),
         )
         .await;
@@ -133,8 +130,8 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn if_none_match_answers_not_modified_until_the_note_changes() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    let created = app.create_note(&token, "cached", "Cached", "").await;
+    let alice = app.signed_in("alice").await;
+    let created = alice.create_note("cached", "Cached", "").await;
     let tag = header(&created, "etag").expect("an ETag");
     let unchanged = app
         .client
@@ -144,13 +141,13 @@ async fn if_none_match_answers_not_modified_until_the_note_changes() {
         .await
         .expect("read");
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
-    app.send_json(
-        Method::PUT,
-        "/api/notes/cached",
-        Some(&token),
-        &json!({"title": "New", "body": ""}),
-    )
-    .await;
+    alice
+        .send_json(
+            Method::PUT,
+            "/api/notes/cached",
+            &json!({"title": "New", "body": ""}),
+        )
+        .await;
     let changed = app
         .client
         .get(app.url("/api/notes/cached"))
@@ -166,19 +163,18 @@ async fn only_the_author_may_change_a_note() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let mallory = app.signed_in("mallory").await;
-    app.create_note(&alice, "mine", "Mine", "hands off").await;
+    alice.create_note("mine", "Mine", "hands off").await;
 
-    let update = app
+    let update = mallory
         .send_json(
             Method::PUT,
             "/api/notes/mine",
-            Some(&mallory),
             &json!({"title": "Mallory's", "body": ""}),
         )
         .await;
     assert_problem(update, StatusCode::FORBIDDEN, "forbidden").await;
-    let delete = app
-        .request(Method::DELETE, "/api/notes/mine", Some(&mallory))
+    let delete = mallory
+        .request(Method::DELETE, "/api/notes/mine")
         .send()
         .await
         .expect("delete");
@@ -195,11 +191,11 @@ async fn a_duplicate_key_conflicts_and_keeps_the_original() {
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
     assert_eq!(
-        app.create_note(&alice, "taken", "First", "").await.status(),
+        alice.create_note("taken", "First", "").await.status(),
         StatusCode::CREATED
     );
     assert_problem(
-        app.create_note(&bob, "taken", "Second", "").await,
+        bob.create_note("taken", "Second", "").await,
         StatusCode::CONFLICT,
         "conflict",
     )
@@ -232,11 +228,11 @@ async fn writes_need_a_session_and_reads_do_not() {
 #[tokio::test]
 async fn lists_page_through_every_note_in_key_order() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let keys = ["e", "a", "d", "b", "c"];
     for key in keys {
         assert_eq!(
-            app.create_note(&token, key, key, "body").await.status(),
+            alice.create_note(key, key, "body").await.status(),
             StatusCode::CREATED
         );
     }
@@ -268,16 +264,17 @@ async fn lists_page_through_every_note_in_key_order() {
 #[tokio::test]
 async fn a_tag_from_a_deleted_note_does_not_match_its_successor() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    let old = app.create_note(&token, "reused", "Old", "").await;
+    let alice = app.signed_in("alice").await;
+    let old = alice.create_note("reused", "Old", "").await;
     let old_tag = header(&old, "etag").expect("an ETag");
-    app.request(Method::DELETE, "/api/notes/reused", Some(&token))
+    alice
+        .request(Method::DELETE, "/api/notes/reused")
         .send()
         .await
         .expect("delete");
-    app.create_note(&token, "reused", "New", "").await;
-    let stale = app
-        .request(Method::PUT, "/api/notes/reused", Some(&token))
+    alice.create_note("reused", "New", "").await;
+    let stale = alice
+        .request(Method::PUT, "/api/notes/reused")
         .header("if-match", &old_tag)
         .json(&json!({"title": "Overwrite", "body": ""}))
         .send()

@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use parley_testing::spawn_app;
 
 const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_problem, spawn_app};
+use parley_testing::{assert_problem, spawn_app};
 
 #[tokio::test]
 async fn the_web_front_end_is_served_with_security_headers() {

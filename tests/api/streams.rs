@@ -14,21 +14,8 @@ use parley::realtime::reader::{LISTENER_NAME, other_listeners};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_on};
-use crate::sse::{SseClient, SseEvent};
-
-async fn post(app: &TestApp, token: &str, namespace: &str, room: &str, text: &str) -> Value {
-    let response = app
-        .send_json(
-            Method::POST,
-            &format!("/api/rooms/{namespace}/{room}/messages"),
-            Some(token),
-            &json!({ "message": text }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.expect("message JSON")
-}
+use parley_testing::sse::{SseClient, SseEvent};
+use parley_testing::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_on};
 
 /// Positions as numbers, to check order.
 fn position(event: &SseEvent) -> (i64, i64) {
@@ -60,39 +47,37 @@ async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
         SseClient::connect_ready(&app, "/api/rooms/notes/other/events", None).await;
     let (mut chat, _) = SseClient::connect_ready(&app, "/api/rooms/chat/events", None).await;
 
-    let created: Value = app
-        .create_note(&alice, "shopping", "Shopping", "milk")
+    let created: Value = alice
+        .create_note("shopping", "Shopping", "milk")
         .await
         .json()
         .await
         .expect("note");
-    let comment = post(&app, &alice, "notes", "shopping", "milk?").await;
+    let comment = alice.posted("notes/shopping", "milk?").await;
     let comment_id = comment["id"].as_i64().expect("id");
-    let edited: Value = app
+    let edited: Value = alice
         .send_json(
             Method::PATCH,
             &format!("/api/messages/{comment_id}"),
-            Some(&alice),
             &json!({"message": "oat milk?"}),
         )
         .await
         .json()
         .await
         .expect("message");
-    let updated: Value = app
+    let updated: Value = alice
         .send_json(
             Method::PUT,
             "/api/notes/shopping",
-            Some(&alice),
             &json!({"title": "Groceries", "body": "milk"}),
         )
         .await
         .json()
         .await
         .expect("note");
-    let second = post(&app, &alice, "notes", "shopping", "and eggs").await;
-    let deleted = app
-        .request(Method::DELETE, "/api/notes/shopping", Some(&alice))
+    let second = alice.posted("notes/shopping", "and eggs").await;
+    let deleted = alice
+        .request(Method::DELETE, "/api/notes/shopping")
         .send()
         .await
         .expect("delete");
@@ -135,13 +120,13 @@ async fn each_event_reaches_its_room_and_namespace_and_no_other_room() {
 
     // Neither another room of `notes` nor another namespace heard any of it: the first
     // thing each receives is a change made to it afterwards.
-    app.create_note(&alice, "other", "Other", "").await;
+    alice.create_note("other", "Other", "").await;
     let first = other_room.expect_event().await;
     assert_eq!(
         (first.event.as_str(), first.json()["key"].clone()),
         ("note.created", json!("other"))
     );
-    post(&app, &alice, "chat", "general", "hello").await;
+    alice.posted("chat/general", "hello").await;
     let first = chat.expect_event().await;
     assert_eq!(first.event, "message.created");
     assert_eq!(first.json()["message"], "hello");
@@ -160,14 +145,13 @@ const AWKWARD_TEXTS: [&str; 3] = [
 #[tokio::test]
 async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut room, _) = SseClient::connect_ready(&app, "/api/rooms/chat/bytes/events", None).await;
     for text in AWKWARD_TEXTS {
-        let response = app
+        let response = alice
             .send_json(
                 Method::POST,
                 "/api/rooms/chat/bytes/messages",
-                Some(&token),
                 &json!({ "message": text }),
             )
             .await;
@@ -184,14 +168,13 @@ async fn a_posted_messages_event_is_exactly_the_json_the_post_returned() {
 #[tokio::test]
 async fn a_created_notes_event_is_exactly_the_json_the_post_returned() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut notes, _) = SseClient::connect_ready(&app, "/api/rooms/notes/events", None).await;
     for (i, text) in AWKWARD_TEXTS.into_iter().enumerate() {
-        let response = app
+        let response = alice
             .send_json(
                 Method::POST,
                 "/api/notes",
-                Some(&token),
                 &json!({ "key": format!("awkward-{i}"), "title": text, "body": text }),
             )
             .await;
@@ -242,22 +225,22 @@ async fn the_database_prints_timestamps_as_the_api_does() {
 #[tokio::test]
 async fn resuming_replays_exactly_the_missed_events_then_goes_live() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut stream, _) =
         SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
-    post(&app, &token, "chat", "general", "one").await;
+    alice.posted("chat/general", "one").await;
     let seen = stream.expect_event().await;
     drop(stream);
 
-    post(&app, &token, "chat", "general", "two").await;
-    post(&app, &token, "chat", "general", "three").await;
-    post(&app, &token, "chat", "other", "elsewhere").await;
+    alice.posted("chat/general", "two").await;
+    alice.posted("chat/general", "three").await;
+    alice.posted("chat/other", "elsewhere").await;
 
     // By header, as EventSource does.
     let last = seen.id.clone().expect("id");
     let mut stream = SseClient::connect(&app, "/api/rooms/chat/general/events", Some(&last)).await;
     assert_eq!(message_texts(&stream.changes(2).await), ["two", "three"]);
-    post(&app, &token, "chat", "general", "four").await;
+    alice.posted("chat/general", "four").await;
     assert_eq!(message_texts(&stream.changes(1).await), ["four"]);
 
     // By query parameter, for clients that cannot set headers.
@@ -284,8 +267,8 @@ async fn after_position(
 #[tokio::test]
 async fn list_then_subscribe_from_stream_position_misses_nothing() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    post(&app, &token, "chat", "general", "before").await;
+    let alice = app.signed_in("alice").await;
+    alice.posted("chat/general", "before").await;
     let listed = app.get("/api/rooms/chat/general/messages").await;
     let position = listed
         .headers()
@@ -296,7 +279,7 @@ async fn list_then_subscribe_from_stream_position_misses_nothing() {
     let page: Value = listed.json().await.expect("page");
     assert_eq!(page["items"][0]["message"], "before");
 
-    post(&app, &token, "chat", "general", "after").await;
+    alice.posted("chat/general", "after").await;
     let received = after_position(&app, "/api/rooms/chat/general/events", &position, |e| {
         e.json()["message"] == "after"
     })
@@ -309,7 +292,7 @@ async fn list_then_subscribe_from_stream_position_misses_nothing() {
     );
 
     // A note read works the same way.
-    app.create_note(&token, "plan", "Plan", "v1").await;
+    alice.create_note("plan", "Plan", "v1").await;
     let read = app.get("/api/notes/plan").await;
     let position = read
         .headers()
@@ -317,13 +300,13 @@ async fn list_then_subscribe_from_stream_position_misses_nothing() {
         .and_then(|v| v.to_str().ok())
         .expect("position")
         .to_owned();
-    app.send_json(
-        Method::PUT,
-        "/api/notes/plan",
-        Some(&token),
-        &json!({"title": "Plan", "body": "v2"}),
-    )
-    .await;
+    alice
+        .send_json(
+            Method::PUT,
+            "/api/notes/plan",
+            &json!({"title": "Plan", "body": "v2"}),
+        )
+        .await;
     let received = after_position(&app, "/api/rooms/notes/plan/events", &position, |e| {
         e.event == "note.updated"
     })
@@ -342,12 +325,12 @@ async fn list_then_subscribe_from_stream_position_misses_nothing() {
 #[tokio::test]
 async fn a_position_older_than_the_log_keeps_starts_with_reset() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut stream, _) =
         SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
-    post(&app, &token, "chat", "general", "old").await;
+    alice.posted("chat/general", "old").await;
     let old = stream.expect_event().await.id.expect("id");
-    post(&app, &token, "chat", "general", "also old").await;
+    alice.posted("chat/general", "also old").await;
     stream.expect_event().await;
 
     // Retention runs: everything so far is pruned.
@@ -363,29 +346,30 @@ async fn a_position_older_than_the_log_keeps_starts_with_reset() {
     let first = resumed.expect_event().await;
     assert_eq!(first.event, "reset", "never a silent skip");
     assert_eq!(resumed.expect_event().await.event, "ready");
-    post(&app, &token, "chat", "general", "new").await;
+    alice.posted("chat/general", "new").await;
     assert_eq!(message_texts(&[resumed.expect_event().await]), ["new"]);
 }
 
 #[tokio::test]
 async fn types_filter_and_bad_stream_requests() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut deletions, _) = SseClient::connect_ready(
         &app,
         "/api/rooms/notes/events?types=note.deleted,message.deleted",
         None,
     )
     .await;
-    app.create_note(&token, "brief", "Brief", "").await;
-    app.send_json(
-        Method::PUT,
-        "/api/notes/brief",
-        Some(&token),
-        &json!({"title": "B", "body": ""}),
-    )
-    .await;
-    app.request(Method::DELETE, "/api/notes/brief", Some(&token))
+    alice.create_note("brief", "Brief", "").await;
+    alice
+        .send_json(
+            Method::PUT,
+            "/api/notes/brief",
+            &json!({"title": "B", "body": ""}),
+        )
+        .await;
+    alice
+        .request(Method::DELETE, "/api/notes/brief")
         .send()
         .await
         .expect("delete");
@@ -489,7 +473,7 @@ async fn concurrent_and_late_committing_writers_reach_every_subscriber_once_in_o
     const TOTAL: usize = WRITERS * EACH + HELD;
 
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let (mut live, _) = SseClient::connect_ready(&app, "/api/rooms/chat/race/events", None).await;
     let (mut namespace, _) = SseClient::connect_ready(&app, "/api/rooms/chat/events", None).await;
     let position_before: String = {
@@ -538,12 +522,12 @@ async fn concurrent_and_late_committing_writers_reach_every_subscriber_once_in_o
         .map(|w| {
             let client = app.client.clone();
             let url = app.url("/api/rooms/chat/race/messages");
-            let token = token.clone();
+            let alice = alice.clone();
             tokio::spawn(async move {
                 for i in 0..EACH {
                     let response = client
                         .post(&url)
-                        .bearer_auth(&token)
+                        .bearer_auth(&alice.token)
                         .json(&json!({"message": format!("w{w}-{i}")}))
                         .send()
                         .await
@@ -598,14 +582,17 @@ async fn concurrent_and_late_committing_writers_reach_every_subscriber_once_in_o
 async fn two_instances_on_one_database_deliver_each_others_writes() {
     let first = spawn_app().await;
     let second = spawn_app_on(&first.database_url, |_| {}).await;
-    let token = first.signed_in("alice").await;
+    let alice = first.signed_in("alice").await;
     let (mut on_first, _) =
         SseClient::connect_ready(&first, "/api/rooms/chat/general/events", None).await;
     let (mut on_second, _) =
         SseClient::connect_ready(&second, "/api/rooms/chat/general/events", None).await;
 
-    post(&first, &token, "chat", "general", "via first").await;
-    post(&second, &token, "chat", "general", "via second").await;
+    alice.posted("chat/general", "via first").await;
+    alice
+        .via(&second)
+        .posted("chat/general", "via second")
+        .await;
     for stream in [&mut on_first, &mut on_second] {
         assert_eq!(
             message_texts(&stream.take(2).await),
@@ -695,12 +682,8 @@ async fn a_subscriber_that_stops_reading_later_gets_everything_in_order() {
     let expected: Vec<String> = (0..EVENTS).map(|n| format!("{n:05}")).collect();
     assert_eq!(order, expected, "all of them, in order, once");
     // And it is live again afterwards.
-    let token = {
-        let response = app.login("alice").await;
-        let body: Value = response.json().await.expect("session");
-        body["token"].as_str().expect("token").to_owned()
-    };
-    post(&app, &token, "chat", "flood", "live again").await;
+    let alice = app.logged_in("alice").await;
+    alice.posted("chat/flood", "live again").await;
     assert_eq!(message_texts(&[slow.expect_event().await]), ["live again"]);
 }
 
@@ -711,7 +694,7 @@ async fn stopping_the_server_ends_open_streams() {
         SseClient::connect_ready(&app, "/api/rooms/chat/general/events", None).await;
     app.handle.stop(true).await;
     assert!(
-        stream.next().await.is_none(),
+        stream.next_or_end().await.is_none(),
         "the stream ends instead of hanging"
     );
 }
@@ -722,19 +705,18 @@ async fn writes_roll_back_with_their_events() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
-    app.create_note(&alice, "mine", "Mine", "").await;
+    alice.create_note("mine", "Mine", "").await;
     let (mut stream, _) =
         SseClient::connect_ready(&app, "/api/rooms/notes/mine/events", None).await;
-    let forbidden = app
+    let forbidden = bob
         .send_json(
             Method::PUT,
             "/api/notes/mine",
-            Some(&bob),
             &json!({"title": "Bob's", "body": ""}),
         )
         .await;
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
-    post(&app, &alice, "notes", "mine", "after the refusal").await;
+    alice.posted("notes/mine", "after the refusal").await;
     let received = stream.changes_until(|e| e.event == "message.created").await;
     assert!(
         received
@@ -765,20 +747,20 @@ async fn a_position_this_database_never_handed_out_starts_with_reset() {
     // E.g. a browser that kept its last id while the server's data was recreated: waiting
     // for the log to pass that id would silently skip everything until then.
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let mut stream =
         SseClient::connect(&app, "/api/rooms/chat/general/events", Some("999999999-1")).await;
     assert_eq!(stream.expect_event().await.event, "reset");
     assert_eq!(stream.expect_event().await.event, "ready");
-    post(&app, &token, "chat", "general", "seen").await;
+    alice.posted("chat/general", "seen").await;
     assert_eq!(message_texts(&[stream.expect_event().await]), ["seen"]);
 }
 
 #[tokio::test]
 async fn empty_parameters_mean_no_filter_and_no_position() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
-    post(&app, &token, "chat", "general", "first").await;
+    let alice = app.signed_in("alice").await;
+    alice.posted("chat/general", "first").await;
     let listed = app.get("/api/rooms/chat/general/messages").await;
     let position = listed
         .headers()
@@ -786,7 +768,7 @@ async fn empty_parameters_mean_no_filter_and_no_position() {
         .and_then(|v| v.to_str().ok())
         .expect("position")
         .to_owned();
-    post(&app, &token, "chat", "general", "second").await;
+    alice.posted("chat/general", "second").await;
 
     // An empty header does not hide the query parameter; an empty `types` filters nothing.
     let url = app.url(&format!(
@@ -806,7 +788,7 @@ async fn empty_parameters_mean_no_filter_and_no_position() {
 
 #[tokio::test]
 async fn one_address_cannot_hold_more_than_its_share_of_streams() {
-    let app = crate::helpers::spawn_app_with(|config| config.max_streams_per_address = 2).await;
+    let app = parley_testing::spawn_app_with(|config| config.max_streams_per_address = 2).await;
     let (_first, _) = SseClient::connect_ready(&app, "/api/rooms/chat/a/events", None).await;
     let (_second, _) = SseClient::connect_ready(&app, "/api/rooms/chat/b/events", None).await;
     let third = app.get("/api/rooms/chat/c/events").await;

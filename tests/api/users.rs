@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
+use parley_testing::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn register_then_log_in_with_a_bearer_token() {
@@ -168,14 +168,10 @@ async fn requests_without_a_valid_session_are_refused() {
 #[tokio::test]
 async fn logging_out_revokes_the_token() {
     let app = spawn_app().await;
-    let token = app.signed_in("dave").await;
-    let other = {
-        let response = app.login("dave").await;
-        let body: Value = response.json().await.expect("JSON");
-        body["token"].as_str().expect("token").to_owned()
-    };
-    let logout = app
-        .request(Method::DELETE, "/api/sessions/current", Some(&token))
+    let dave = app.signed_in("dave").await;
+    let other = app.logged_in("dave").await;
+    let logout = dave
+        .request(Method::DELETE, "/api/sessions/current")
         .send()
         .await
         .expect("logout");
@@ -190,15 +186,15 @@ async fn logging_out_revokes_the_token() {
         "cookie not cleared: {cleared}"
     );
 
-    let me = app
-        .request(Method::GET, "/api/users/me", Some(&token))
+    let me = dave
+        .request(Method::GET, "/api/users/me")
         .send()
         .await
         .expect("me");
     assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
     // Only that session ended: the user's other session still works.
-    let me = app
-        .request(Method::GET, "/api/users/me", Some(&other))
+    let me = other
+        .request(Method::GET, "/api/users/me")
         .send()
         .await
         .expect("me");
@@ -208,7 +204,14 @@ async fn logging_out_revokes_the_token() {
 /// A token with no live session may not write: creating a note and posting a message
 /// (each a single statement that checks the session itself) get 401 and store nothing.
 async fn assert_writes_refused(app: &TestApp, token: &str) {
-    let note = app.create_note(token, "refused", "Refused", "").await;
+    let note = app
+        .send_json(
+            Method::POST,
+            "/api/notes",
+            Some(token),
+            &json!({"key": "refused", "title": "Refused", "body": ""}),
+        )
+        .await;
     assert_problem(note, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let message = app
         .send_json(
@@ -275,18 +278,15 @@ async fn repeated_failed_logins_are_slowed_down() {
 async fn logging_out_everywhere_revokes_every_session() {
     let app = spawn_app().await;
     let laptop = app.signed_in("erin").await;
-    let phone = {
-        let body: Value = app.login("erin").await.json().await.expect("session");
-        body["token"].as_str().expect("token").to_owned()
-    };
+    let phone = app.logged_in("erin").await;
     let other_user = app.signed_in("frank").await;
-    let response = app
-        .request(Method::DELETE, "/api/sessions", Some(&phone))
+    let response = phone
+        .request(Method::DELETE, "/api/sessions")
         .send()
         .await
         .expect("revoke");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    for token in [&laptop, &phone] {
+    for token in [&laptop.token, &phone.token] {
         let me = app
             .request(Method::GET, "/api/users/me", Some(token))
             .send()
@@ -295,8 +295,8 @@ async fn logging_out_everywhere_revokes_every_session() {
         assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
         assert_writes_refused(&app, token).await;
     }
-    let me = app
-        .request(Method::GET, "/api/users/me", Some(&other_user))
+    let me = other_user
+        .request(Method::GET, "/api/users/me")
         .send()
         .await
         .expect("me");

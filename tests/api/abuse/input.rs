@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
+use parley_testing::{TestApp, TestUser, assert_problem, spawn_app, spawn_app_with};
 
 /// A method token of 100–200 characters that no one else sends.
 fn random_method(seed: u64) -> Method {
@@ -87,14 +87,8 @@ async fn custom_methods_do_not_grow_the_metrics() {
 }
 
 /// Sends `body` as JSON, byte for byte.
-async fn send_raw(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: &str,
-) -> reqwest::Response {
-    app.request(method, path, Some(token))
+async fn send_raw(user: &TestUser, method: Method, path: &str, body: &str) -> reqwest::Response {
+    user.request(method, path)
         .header("content-type", "application/json")
         .body(body.to_owned())
         .send()
@@ -116,7 +110,7 @@ async fn assert_field_refused(response: reqwest::Response, field: &str) {
 #[tokio::test]
 async fn nul_characters_are_refused_by_field_and_store_nothing() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     let note = |title: &str, body: &str| json!({"key": "n", "title": title, "body": body});
 
     // Create.
@@ -124,9 +118,7 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
         (note("a\u{0}b", "text"), "title"),
         (note("title", "\u{0}"), "body"),
     ] {
-        let response = app
-            .send_json(Method::POST, "/api/notes", Some(&token), &body)
-            .await;
+        let response = alice.send_json(Method::POST, "/api/notes", &body).await;
         assert_field_refused(response, field).await;
     }
     assert!(
@@ -134,11 +126,10 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
         "a refused note exists"
     );
     let message = |text: &str| json!({ "message": text });
-    let response = app
+    let response = alice
         .send_json(
             Method::POST,
             "/api/rooms/chat/general/messages",
-            Some(&token),
             &message("hi\u{0}"),
         )
         .await;
@@ -146,16 +137,14 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
 
     // Update.
     assert_eq!(
-        app.create_note(&token, "n", "title", "text").await.status(),
+        alice.create_note("n", "title", "text").await.status(),
         StatusCode::CREATED
     );
     for (body, field) in [
         (json!({"title": "\u{0}", "body": "x"}), "title"),
         (json!({"title": "t", "body": "x\u{0}"}), "body"),
     ] {
-        let response = app
-            .send_json(Method::PUT, "/api/notes/n", Some(&token), &body)
-            .await;
+        let response = alice.send_json(Method::PUT, "/api/notes/n", &body).await;
         assert_field_refused(response, field).await;
     }
     let stored: Value = app.get("/api/notes/n").await.json().await.expect("note");
@@ -164,19 +153,18 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
         (&json!("title"), &json!("text"))
     );
 
-    let posted = app
+    let posted = alice
         .send_json(
             Method::POST,
             "/api/rooms/chat/general/messages",
-            Some(&token),
             &message("hello"),
         )
         .await;
     assert_eq!(posted.status(), StatusCode::CREATED);
     let id = posted.json::<Value>().await.expect("message")["id"].clone();
     let path = format!("/api/messages/{id}");
-    let response = app
-        .send_json(Method::PATCH, &path, Some(&token), &message("\u{0}"))
+    let response = alice
+        .send_json(Method::PATCH, &path, &message("\u{0}"))
         .await;
     assert_field_refused(response, "message").await;
     let stored: Value = app.get(&path).await.json().await.expect("message");
@@ -188,15 +176,14 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
             Method::POST,
             "/api/users",
             None,
-            &json!({"username": "bob\u{0}", "password": crate::helpers::PASSWORD}),
+            &json!({"username": "bob\u{0}", "password": parley_testing::PASSWORD}),
         )
         .await;
     assert_field_refused(response, "username").await;
-    let response = app
+    let response = alice
         .send_json(
             Method::POST,
             "/api/notes",
-            Some(&token),
             &json!({"key": "k\u{0}", "title": "t", "body": "b"}),
         )
         .await;
@@ -204,9 +191,7 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
 
     // From the path: room and namespace, and a cursor that decodes to a NUL.
     let room = "/api/rooms/chat/a%00b/messages";
-    let response = app
-        .send_json(Method::POST, room, Some(&token), &message("hi"))
-        .await;
+    let response = alice.send_json(Method::POST, room, &message("hi")).await;
     assert_field_refused(response, "room").await;
     assert_field_refused(app.get(room).await, "room").await;
     assert_field_refused(app.get("/api/rooms/chat/a%00b/events").await, "room").await;
@@ -223,39 +208,30 @@ async fn nul_characters_are_refused_by_field_and_store_nothing() {
 #[tokio::test]
 async fn bytes_after_the_json_body_are_malformed_json() {
     let app = spawn_app().await;
-    let token = app.signed_in("alice").await;
+    let alice = app.signed_in("alice").await;
     for trailing in [" xyz", r#"{"key":"k2","title":"t","body":"b"}"#] {
         let body = format!(r#"{{"key":"k","title":"t","body":"b"}}{trailing}"#);
-        let response = send_raw(&app, Method::POST, "/api/notes", &token, &body).await;
+        let response = send_raw(&alice, Method::POST, "/api/notes", &body).await;
         assert_problem(response, StatusCode::BAD_REQUEST, "bad-request").await;
     }
     assert!(app.all_note_keys().await.is_empty(), "a note was written");
     // White space after the document is still one document.
     let response = send_raw(
-        &app,
+        &alice,
         Method::POST,
         "/api/notes",
-        &token,
         "{\"key\":\"k\",\"title\":\"t\",\"body\":\"b\"} \r\n",
     )
     .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    let posted = app
-        .send_json(
-            Method::POST,
-            "/api/rooms/chat/general/messages",
-            Some(&token),
-            &json!({"message": "before"}),
-        )
-        .await;
+    let posted = alice.post_message("chat/general", "before").await;
     let id = posted.json::<Value>().await.expect("message")["id"].clone();
     let path = format!("/api/messages/{id}");
     let response = send_raw(
-        &app,
+        &alice,
         Method::PATCH,
         &path,
-        &token,
         r#"{"message":"after"} garbage"#,
     )
     .await;

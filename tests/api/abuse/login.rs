@@ -13,7 +13,7 @@ use parley::rate_limit::{PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
+use parley_testing::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// Requests in flight at once in a burst: enough to race, few enough for any CI box.
 const IN_FLIGHT: usize = 50;
@@ -309,7 +309,7 @@ struct Logged {
 }
 
 fn start_logged() -> Logged {
-    let (database_url, _name) = crate::helpers::fresh_database();
+    let (database_url, _name) = parley_testing::fresh_database();
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     for (name, _) in std::env::vars() {
         if name.starts_with("PARLEY_") {

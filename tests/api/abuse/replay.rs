@@ -255,7 +255,7 @@ fn read_events(socket: TcpStream) -> (Vec<u64>, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_streams_that_never_read_hold_a_bounded_amount_of_memory() {
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     tokio::task::spawn_blocking(move || {
@@ -290,7 +290,7 @@ async fn resuming_streams_that_never_read_hold_a_bounded_amount_of_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catch_ups_share_one_budget_that_stalled_streams_give_back() {
     const BUDGET: u64 = 2 * 1024 * 1024;
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     tokio::task::spawn_blocking(move || {
@@ -348,7 +348,7 @@ async fn idle_streams_keep_nothing_of_the_large_events_they_received() {
     /// Each used to keep at least `EVENT_BYTES`: 16 MiB for all of them (24 MB measured).
     /// Now a few MiB, which a loaded machine (more allocator arenas in use) can double.
     const MAX_GROWTH_KIB: u64 = 10 * 1024;
-    let (database_url, _name) = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+    let (database_url, _name) = tokio::task::spawn_blocking(parley_testing::fresh_database)
         .await
         .expect("database");
     tokio::task::spawn_blocking(move || {

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_with};
-use crate::sse::SseClient;
+use parley_testing::sse::SseClient;
+use parley_testing::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_with};
 
 /// A bound on waiting for something the server must do soon; never reached when it does.
 const DEADLINE: Duration = Duration::from_secs(8);

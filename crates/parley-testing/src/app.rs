@@ -10,10 +10,10 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use parley::config::Config;
 use parley::db::cluster::{Cluster, ClusterOptions, quote_ident};
 use parley::startup::{AppHandle, Application};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
 
-pub const PASSWORD: &str = "correct horse battery";
+use crate::user::{TestUser, credentials};
 
 struct TestServer {
     /// Kept alive for the whole run; the kernel stops it when this process exits.
@@ -220,42 +220,23 @@ impl TestApp {
     }
 
     pub async fn register(&self, username: &str) -> Response {
-        self.send_json(
-            Method::POST,
-            "/api/users",
-            None,
-            &json!({"username": username, "password": PASSWORD}),
-        )
-        .await
+        self.send_json(Method::POST, "/api/users", None, &credentials(username))
+            .await
     }
 
     pub async fn login(&self, username: &str) -> Response {
-        self.send_json(
-            Method::POST,
-            "/api/sessions",
-            None,
-            &json!({"username": username, "password": PASSWORD}),
-        )
-        .await
+        self.send_json(Method::POST, "/api/sessions", None, &credentials(username))
+            .await
     }
 
-    /// Registers `username` and returns a bearer token for it.
-    pub async fn signed_in(&self, username: &str) -> String {
-        assert_eq!(self.register(username).await.status(), StatusCode::CREATED);
-        let response = self.login(username).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("session JSON");
-        body["token"].as_str().expect("token").to_owned()
+    /// Registers `username` and logs in: a user whose requests carry its bearer token.
+    pub async fn signed_in(&self, username: &str) -> TestUser {
+        TestUser::sign_up(&self.client, &self.address, username).await
     }
 
-    pub async fn create_note(&self, token: &str, key: &str, title: &str, body: &str) -> Response {
-        self.send_json(
-            Method::POST,
-            "/api/notes",
-            Some(token),
-            &json!({"key": key, "title": title, "body": body}),
-        )
-        .await
+    /// A new session of `username`, registered before.
+    pub async fn logged_in(&self, username: &str) -> TestUser {
+        TestUser::log_in(&self.client, &self.address, username).await
     }
 
     /// Every note key, following cursors to the end.
@@ -273,32 +254,4 @@ impl TestApp {
             }
         }
     }
-}
-
-/// Asserts a problem+json response with `status` and `code`; returns its body.
-pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
-    let actual = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(actual, status, "status; body: {body}");
-    assert_eq!(
-        content_type, "application/problem+json",
-        "content type; body: {body}"
-    );
-    assert_eq!(
-        body["type"],
-        format!("urn:parley:problem:{code}"),
-        "problem type; body: {body}"
-    );
-    assert_eq!(body["status"], status.as_u16(), "status in body: {body}");
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "detail: {body}"
-    );
-    body
 }

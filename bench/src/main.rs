@@ -36,6 +36,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt;
 use parley::db::cluster::{Cluster, ClusterOptions};
+use parley_testing::sse::{SseClient, SseEvent};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -463,123 +464,15 @@ async fn post_message(
 }
 
 // ---------------------------------------------------------------------------------------
-// A minimal SSE client (adapted from tests/api/sse.rs): parses `id`, `event` and `data`,
-// skips comments and `retry`.
+// Streams: the SSE client is the tests' (`parley_testing::sse`).
 
-#[derive(Debug, Clone, PartialEq)]
-struct SseEvent {
-    /// The event's `id:`, which a client sends back as `Last-Event-ID` to resume.
-    id: Option<String>,
-    event: String,
-    data: String,
-}
-
-struct SseStream {
-    response: reqwest::Response,
-    /// Raw bytes not yet split into events (a chunk may end inside a UTF-8 character).
-    buffer: Vec<u8>,
-    /// How much of `buffer` is known to hold no blank line, so it is not searched again.
-    scanned: usize,
-}
-
-impl SseStream {
-    /// Opens `url`; fails unless the server answers 200 with `text/event-stream`.
-    async fn open(client: &reqwest::Client, url: &str) -> Result<Self> {
-        let response = client
-            .get(url)
-            .header("accept", "text/event-stream")
-            .send()
+/// Opens `url` and reads up to its `ready` event, within [`REQUEST_TIMEOUT`].
+async fn open_ready(client: &reqwest::Client, url: &str) -> Result<SseClient> {
+    let (stream, _replayed) =
+        tokio::time::timeout(REQUEST_TIMEOUT, SseClient::open_ready(client, url, None))
             .await
-            .with_context(|| format!("GET {url}"))?;
-        let response = check_status(response, StatusCode::OK, url).await?;
-        Self::new(response, url)
-    }
-
-    /// Reads the events of a response that has already answered 200.
-    fn new(response: reqwest::Response, url: &str) -> Result<Self> {
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if content_type != "text/event-stream" {
-            bail!("{url}: content-type is {content_type:?}, not text/event-stream");
-        }
-        Ok(Self {
-            response,
-            buffer: Vec::new(),
-            scanned: 0,
-        })
-    }
-
-    /// Opens `url` and reads up to its `ready` event, within [`REQUEST_TIMEOUT`].
-    async fn open_ready(client: &reqwest::Client, url: &str) -> Result<Self> {
-        tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let mut stream = Self::open(client, url).await?;
-            loop {
-                match stream.next().await? {
-                    Some(event) if event.event == "ready" => return Ok(stream),
-                    Some(_) => {}
-                    None => bail!("{url}: the stream ended before `ready`"),
-                }
-            }
-        })
-        .await
-        .with_context(|| format!("{url}: no `ready` within {REQUEST_TIMEOUT:?}"))?
-    }
-
-    /// The next event, or `None` when the server ended the stream.
-    async fn next(&mut self) -> Result<Option<SseEvent>> {
-        loop {
-            // A blank line may straddle the end of what was scanned: back up one byte.
-            let from = self.scanned.saturating_sub(1).min(self.buffer.len());
-            if let Some(end) = find_blank_line(&self.buffer[from..]).map(|at| at + from) {
-                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                self.scanned = 0;
-                let block = String::from_utf8(block).context("the stream is not UTF-8")?;
-                if let Some(event) = parse(&block) {
-                    return Ok(Some(event));
-                }
-                continue;
-            }
-            self.scanned = self.buffer.len();
-            match self.response.chunk().await.context("read the stream")? {
-                Some(bytes) => self.buffer.extend_from_slice(&bytes),
-                None => return Ok(None),
-            }
-        }
-    }
-}
-
-fn find_blank_line(buffer: &[u8]) -> Option<usize> {
-    buffer.windows(2).position(|w| w == b"\n\n")
-}
-
-fn parse(block: &str) -> Option<SseEvent> {
-    let mut id = None;
-    let mut event = None;
-    let mut data: Vec<&str> = Vec::new();
-    for line in block.lines() {
-        if line.starts_with(':') || line.is_empty() {
-            continue;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "id" => id = Some(value.to_owned()),
-            "event" => event = Some(value.to_owned()),
-            "data" => data.push(value),
-            _ => {}
-        }
-    }
-    if event.is_none() && data.is_empty() {
-        return None;
-    }
-    Some(SseEvent {
-        id,
-        event: event.unwrap_or_else(|| "message".to_owned()),
-        data: data.join("\n"),
-    })
+            .with_context(|| format!("{url}: no `ready` within {REQUEST_TIMEOUT:?}"))??;
+    Ok(stream)
 }
 
 #[derive(Deserialize)]
@@ -1062,7 +955,7 @@ async fn subscribe(mut me: Subscriber) -> Arrivals {
     };
     let opened = {
         let _permit = me.opening.acquire().await.ok();
-        SseStream::open_ready(&me.client, &me.url).await
+        open_ready(&me.client, &me.url).await
     };
     let mut stream = match opened {
         Ok(stream) => stream,
@@ -1871,7 +1764,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
         .map(|i| {
             let client = client.clone();
             let url = format!("{base}/api/rooms/chat/idle-{}/events", i % IDLE_ROOMS);
-            async move { (i % IDLE_ROOMS, SseStream::open_ready(&client, &url).await) }
+            async move { (i % IDLE_ROOMS, open_ready(&client, &url).await) }
         })
         .buffer_unordered(args.concurrency as usize)
         .collect::<Vec<_>>();
@@ -2373,7 +2266,7 @@ impl SoakSubscriber {
             let body = response.text().await.unwrap_or_default();
             return fail(Some(status), body.chars().take(300).collect());
         }
-        let mut stream = match SseStream::new(response, &self.url) {
+        let mut stream = match SseClient::from_response(response, &self.url) {
             Ok(stream) => stream,
             Err(error) => return fail(Some(status), format!("{error:#}")),
         };
