@@ -1,4 +1,5 @@
-//! The module graph has no cycles, and the low layers import nothing above them.
+//! The module graph has no cycles, the low layers import nothing above them, and the
+//! README's layout map names every source file.
 //!
 //! The graph is read from the source: an arrow from one module to another for every
 //! `crate::…` or `super::…` path in its code (comments left out), pointing at the
@@ -245,4 +246,48 @@ fn strongly_connected(graph: &Graph) -> Vec<Vec<String>> {
         }
     }
     state.components
+}
+
+/// The README's layout map names every file of `src/`, so a newcomer can find anything
+/// from it (and a new file is described when it is added).
+#[test]
+fn the_readme_layout_lists_every_source_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("read README.md");
+    let layout = readme
+        .split("## Project layout")
+        .nth(1)
+        .and_then(|section| section.split("```").nth(1))
+        .expect("a code block under \"## Project layout\"");
+    // Entries start before column 20; lines indented further continue a description.
+    let mut listed = BTreeSet::new();
+    let mut folders: Vec<(usize, String)> = Vec::new();
+    for line in layout.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if indent >= 20 {
+            continue;
+        }
+        folders.retain(|(depth, _)| *depth < indent);
+        let parent: String = folders.iter().map(|(_, folder)| folder.as_str()).collect();
+        if name.ends_with('/') {
+            folders.push((indent, name.to_owned()));
+        } else {
+            listed.insert(format!("{parent}{name}"));
+        }
+    }
+    let mut files = Vec::new();
+    collect_rust_files(&root.join("src"), &mut files);
+    let missing: Vec<String> = files
+        .iter()
+        .filter_map(|file| file.strip_prefix(root).ok())
+        .map(|file| file.to_string_lossy().into_owned())
+        .filter(|file| !listed.contains(file))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files the README's layout map does not list: {missing:?}"
+    );
 }
