@@ -13,6 +13,21 @@ use reqwest::StatusCode;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// A throwaway cluster of the test's own, in a new directory the `postgres` user can
+/// enter (when tests run as root), with the database `parley`.
+async fn own_cluster(prefix: &str) -> (tempfile::TempDir, Cluster) {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cluster_dir = dir.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
+        .await
+        .expect("cluster");
+    (dir, cluster)
+}
+
 fn start_cluster(dir: &Path) -> Cluster {
     let options = ClusterOptions {
         ephemeral: true,
@@ -65,15 +80,7 @@ fn problem_with_retry_after(response: &reqwest::Response) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_goes_away_and_comes_back_without_a_restart() {
-    let dir = tempfile::Builder::new()
-        .prefix("parley-faults-")
-        .tempdir()
-        .expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let cluster_dir = dir.path().to_owned();
-    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
-        .await
-        .expect("cluster");
+    let (dir, cluster) = own_cluster("parley-faults-").await;
     let mut config = Config::for_database(cluster.url("parley"));
     config.listen = "127.0.0.1:0".parse().expect("address");
     config.database.db_timeout = Duration::from_secs(1);
@@ -189,15 +196,7 @@ impl Drop for Frozen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_answers_503_promptly_while_the_database_is_frozen() {
-    let dir = tempfile::Builder::new()
-        .prefix("parley-freeze-")
-        .tempdir()
-        .expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let cluster_dir = dir.path().to_owned();
-    let cluster = tokio::task::spawn_blocking(move || start_cluster(&cluster_dir))
-        .await
-        .expect("cluster");
+    let (dir, cluster) = own_cluster("parley-freeze-").await;
     let mut config = Config::for_database(cluster.url("parley"));
     config.listen = "127.0.0.1:0".parse().expect("address");
     let app = Application::build(config).await.expect("app");

@@ -1,76 +1,37 @@
 //! The real binary, with no configuration, in an empty directory: it creates its own
 //! PostgreSQL cluster, and the data survives a restart.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use parley_testing::TestUser;
-
-struct Server {
-    child: Child,
-    address: String,
-    /// What it logged before it listened.
-    log: Vec<String>,
-}
+use parley_testing::process::{Process, clean_command};
 
 /// `parley`, run in `dir`, with none of the caller's settings.
 fn parley(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PARLEY_") || name == "DATABASE_URL" {
-            command.env_remove(name);
-        }
-    }
+    let mut command = clean_command(env!("CARGO_BIN_EXE_parley"));
     command.current_dir(dir);
     command
 }
 
 /// Starts `parley` in `dir` (on `database_url`, or its own private cluster) and waits
 /// for the line that says where it listens.
-fn start(dir: &Path, database_url: Option<&str>) -> Server {
+fn start(dir: &Path, database_url: Option<&str>) -> Process {
     let mut command = parley(dir);
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }
-    let mut child = command
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run parley");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("parley exited before it listened")
-            .expect("read parley's output");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
-        }
-        log.push(line);
-    };
-    // Keep draining the output so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        address,
-        log,
-    }
+    command.args(["--listen", "127.0.0.1:0"]);
+    Process::start(command)
 }
 
-fn stop(mut server: Server) {
-    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
-    let status = server.child.wait().expect("wait for parley");
+fn stop(mut server: Process) {
+    let status = server.terminate();
     assert!(status.success(), "parley exited with {status}");
 }
 
@@ -85,7 +46,7 @@ async fn the_binary_runs_its_own_database_and_keeps_data_across_restarts() {
     let client = reqwest::Client::new();
 
     let server = start(dir.path(), None);
-    let url = |server: &Server, path: &str| format!("{}{path}", server.address);
+    let url = |server: &Process, path: &str| format!("{}{path}", server.address);
     let alice = TestUser::sign_up(&client, &server.address, "alice").await;
     let created = alice.create_note("durable", "Durable", "still here").await;
     assert_eq!(created.status(), StatusCode::CREATED);
@@ -299,9 +260,8 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server {
-        mut child, address, ..
-    } = start(dir.path(), Some(&database_url));
+    let mut server = start(dir.path(), Some(&database_url));
+    let address = server.address.clone();
     let client = reqwest::Client::new();
     let token = TestUser::sign_up(&client, &address, "alice").await.token;
     let stream_url = format!("{address}/api/rooms/chat/general/events");
@@ -336,11 +296,11 @@ async fn sigterm_ends_streams_and_leaves_no_half_done_write() {
         .collect();
     // Let the writes flow: wait until the stream has seen some of them.
     stream.take(20).await;
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+    kill(server.pid(), Signal::SIGTERM).expect("SIGTERM");
 
     // The stream ends (after delivering whatever was already on its way).
     while stream.next_or_end().await.is_some() {}
-    let status = child.wait().expect("wait");
+    let status = server.child.wait().expect("wait");
     assert!(status.success(), "parley exited with {status}");
     let mut acknowledged = Vec::new();
     for writer in writers {
@@ -390,9 +350,8 @@ async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
         .await
         .expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let Server {
-        mut child, address, ..
-    } = start(dir.path(), Some(&database_url));
+    let mut server = start(dir.path(), Some(&database_url));
+    let address = server.address.clone();
     let client = reqwest::Client::new();
     let token = TestUser::sign_up(&client, &address, "alice").await.token;
     let (mut stream, _) = SseClient::connect_ready_to(
@@ -438,8 +397,8 @@ async fn after_kill_9_and_restart_resuming_clients_lose_nothing() {
     while acknowledged.len() < 25 {
         acknowledged.push(acked.recv().await.expect("an acknowledgement"));
     }
-    child.kill().expect("kill -9");
-    child.wait().expect("reap");
+    server.child.kill().expect("kill -9");
+    server.child.wait().expect("reap");
     drop(stream);
     writer.await.expect("writer");
     while let Ok(id) = acked.try_recv() {

@@ -6,9 +6,11 @@
 //!   (`app.signed_in("alice")`).
 //! - [`assert_problem`]: the problem+json assertion of every refusal.
 //! - [`sse::SseClient`]: the one Server-Sent Events client, for tests and the bench.
+//! - [`process::Process`]: the real binary as a child process, with its log and memory.
 
 mod app;
 mod problem;
+pub mod process;
 pub mod sse;
 mod user;
 

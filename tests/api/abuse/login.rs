@@ -1,18 +1,14 @@
 //! Password guessing, lockouts, the hashing queue and registrations.
 
-use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use parley::rate_limit::{PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
+use parley_testing::process::{Process, clean_command};
 use parley_testing::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// Requests in flight at once in a burst: enough to race, few enough for any CI box.
@@ -301,54 +297,13 @@ async fn a_full_hashing_queue_answers_503_at_once_and_logins_still_get_in() {
 }
 
 /// The real binary, on a fresh database, with its log captured line by line (raw bytes).
-struct Logged {
-    pid: Pid,
-    child: std::process::Child,
-    address: String,
-    lines: mpsc::Receiver<Vec<u8>>,
-}
-
-fn start_logged() -> Logged {
+fn start_logged() -> Process {
     let (database_url, _name) = parley_testing::fresh_database();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PARLEY_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut command = clean_command(env!("CARGO_BIN_EXE_parley"));
+    command
         .args(["--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run parley");
-    let stdout = child.stdout.take().expect("stdout");
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n') {
-            let Ok(line) = line else { return };
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let address = loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .expect("parley exited before it listened");
-        let line = String::from_utf8_lossy(&line).into_owned();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
-        }
-    };
-    Logged {
-        pid: Pid::from_raw(i32::try_from(child.id()).expect("pid")),
-        child,
-        address,
-        lines,
-    }
+        .env("DATABASE_URL", database_url);
+    Process::start(command)
 }
 
 #[tokio::test]
@@ -367,7 +322,7 @@ async fn a_username_cannot_forge_log_lines() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     let mut log = Vec::new();
-    let lines = server.lines;
+    let lines = server.take_lines();
     let lines = tokio::task::spawn_blocking(move || {
         loop {
             let line = lines
@@ -381,11 +336,11 @@ async fn a_username_cannot_forge_log_lines() {
         }
     });
     let (lines, mut log) = lines.await.expect("log");
-    kill(server.pid, Signal::SIGTERM).expect("SIGTERM");
     let status = tokio::task::spawn_blocking(move || {
+        let status = server.terminate();
         // Everything the server wrote until it exited.
         log.extend(lines.iter());
-        (server.child.wait().expect("wait for parley"), log)
+        (status, log)
     });
     let (status, log) = status.await.expect("exit");
     assert!(status.success(), "parley exited with {status}");

@@ -7,10 +7,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use parley_testing::process::{Process, clean_command};
 
 /// Events in the log, and the size of each one's data.
 const EVENTS: usize = 200;
@@ -24,63 +24,26 @@ const MAX_GROWTH_KIB: u64 = 24 * 1024;
 /// A bound on every wait, so a broken server fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The real binary, with its memory readable from `/proc`.
+struct Server(Process);
 
 impl Server {
     /// Runs `parley` on `database_url` with `flags`, and every other limit at its default.
     fn start(database_url: &str, flags: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("PARLEY_") || name == "DATABASE_URL" {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
+        let mut command = clean_command(env!("CARGO_BIN_EXE_parley"));
+        command
             .args(["--listen", "127.0.0.1:0", "--database-url", database_url])
-            .args(flags)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run parley");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("parley exited before it listened")
-                .expect("read parley's output");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, address }
+            .args(flags);
+        Self(Process::start(command))
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read the server's /proc status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
+        self.0.rss_kib()
     }
 
     /// The whole response to a GET, head and body.
     fn get(&self, path: &str) -> String {
-        let mut socket = TcpStream::connect(&self.address).expect("connect");
+        let mut socket = TcpStream::connect(self.0.socket_address()).expect("connect");
         write!(
             socket,
             "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
@@ -125,7 +88,7 @@ impl Server {
     }
 
     fn resume_from(&self, position: &str) -> TcpStream {
-        let mut socket = TcpStream::connect(&self.address).expect("connect");
+        let mut socket = TcpStream::connect(self.0.socket_address()).expect("connect");
         write!(
             socket,
             "GET /api/rooms/notes/big/events HTTP/1.1\r\nHost: test\r\nLast-Event-ID: {position}\r\n\r\n"

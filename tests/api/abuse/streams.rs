@@ -1,13 +1,12 @@
 //! Open streams: global and per-address caps, and closed streams released at once.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use parley_testing::process::{Process, clean_command};
 use parley_testing::sse::SseClient;
 use parley_testing::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_with};
 
@@ -192,7 +191,8 @@ async fn the_fd_limit_sizes_the_stream_cap_and_health_checks_keep_answering() {
     let (database_url, _) = tokio::task::spawn_blocking(fresh_database)
         .await
         .expect("a database");
-    let (_server, base, logged_max) = start_with_fd_limit(FD_LIMIT, &database_url);
+    let (server, logged_max) = start_with_fd_limit(FD_LIMIT, &database_url);
+    let base = server.address.clone();
     let client = reqwest::Client::new();
     let mut open = Vec::new();
     let refused = loop {
@@ -216,53 +216,24 @@ async fn the_fd_limit_sizes_the_stream_cap_and_health_checks_keep_answering() {
     assert_served(&client, &base).await;
 }
 
-/// Stops the server however the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `parley` with its open-file limit (soft and hard) at `fd_limit`; returns it, its
-/// address and the stream cap it logged.
-fn start_with_fd_limit(fd_limit: usize, database_url: &str) -> (Running, String, usize) {
-    let mut command = Command::new("sh");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PARLEY_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+/// Starts `parley` with its open-file limit (soft and hard) at `fd_limit`; returns it and
+/// the stream cap it logged.
+fn start_with_fd_limit(fd_limit: usize, database_url: &str) -> (Process, usize) {
+    let mut command = clean_command("sh");
+    command
         .args(["-c", &format!("ulimit -n {fd_limit} && exec \"$0\" \"$@\"")])
         .arg(env!("CARGO_BIN_EXE_parley"))
         .args(["--listen", "127.0.0.1:0", "--max-streams-per-address", "0"])
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run parley");
-    let stdout = child.stdout.take().expect("stdout");
-    let child = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut max_streams = None;
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("parley exited before it listened")
-            .expect("read parley's output");
-        if let Some(value) = line.split(" max_streams=").nth(1) {
+        .env("DATABASE_URL", database_url);
+    let server = Process::start(command);
+    let max_streams = server
+        .log
+        .iter()
+        .find_map(|line| {
+            let value = line.split(" max_streams=").nth(1)?;
             let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-            max_streams = digits.parse().ok();
-        }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    let max_streams = max_streams.expect("the stream cap is logged before listening");
-    (child, address, max_streams)
+            digits.parse().ok()
+        })
+        .expect("the stream cap is logged before listening");
+    (server, max_streams)
 }
