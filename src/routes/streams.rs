@@ -30,16 +30,23 @@ pub struct StreamQuery {
 }
 
 impl StreamQuery {
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    /// A position given twice is ambiguous, so it stays a `400`, as any other parameter
+    /// given twice is.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let mut query = Self::default();
         for (name, value) in pairs {
             match name.as_str() {
+                "last_event_id" if query.last_event_id.is_some() => {
+                    return Err(ApiError::BadRequest(
+                        "last_event_id is given more than once".to_owned(),
+                    ));
+                }
                 "last_event_id" => query.last_event_id = Some(value),
                 "types" => query.types.push(value),
                 _ => {}
             }
         }
-        query
+        Ok(query)
     }
 }
 
@@ -72,14 +79,10 @@ pub async fn stream_room_events(
     path: web::Path<(String, String)>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<impl Responder, ApiError> {
+    let query = StreamQuery::from_pairs(query.into_inner())?;
     let (namespace, room) = path.into_inner();
     let target = target_from_path(namespace, room)?;
-    open(
-        &state,
-        &req,
-        target,
-        StreamQuery::from_pairs(query.into_inner()),
-    )
+    open(&state, &req, target, query)
 }
 
 /// Stream a namespace's events
@@ -106,15 +109,11 @@ pub async fn stream_namespace_events(
     namespace: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<impl Responder, ApiError> {
+    let query = StreamQuery::from_pairs(query.into_inner())?;
     let mut checker = Checker::default();
     let namespace = checker.check(Namespace::parse("namespace", namespace.into_inner()));
     let namespace = checker.finish(namespace)?;
-    open(
-        &state,
-        &req,
-        Target::Namespace(namespace),
-        StreamQuery::from_pairs(query.into_inner()),
-    )
+    open(&state, &req, Target::Namespace(namespace), query)
 }
 
 fn open(

@@ -837,4 +837,8 @@ async fn types_may_be_repeated_as_well_as_comma_separated() {
         .await;
     let problem = assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(problem["errors"][0]["field"], "types");
+    let two_positions = app
+        .get("/api/rooms/notes/events?last_event_id=1-1&last_event_id=2-2")
+        .await;
+    assert_problem(two_positions, StatusCode::BAD_REQUEST, "bad-request").await;
 }
