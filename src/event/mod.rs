@@ -1,5 +1,5 @@
-//! The event contract: every kind of event, one committed event as read from the log, its
-//! position, and what a stream follows. Low-level: the log (`db`) and the realtime core
+//! The event contract: every kind of event with its payload, the stream markers, one
+//! committed event as read from the log, its position, and what a stream follows. Low-level: the log (`db`) and the realtime core
 //! both build on it, and it imports neither.
 
 pub mod position;
@@ -21,7 +21,8 @@ use crate::domain::{Namespace, Room};
 /// Declares every event type once: its variant, its wire name (`event:` in SSE, the
 /// `types` filter, the log's `event_type` column) and the schema of its `data`. Everything
 /// else that names event types (the OpenAPI document, the SDKs' event maps, the web page's
-/// listeners) is derived from this list; see docs/api-design.md, "Event streams".
+/// listeners) is derived from this list: docs/api-design.md, "The event contract, and the
+/// streams in OpenAPI". Adding an event type is one line here plus its producer.
 macro_rules! event_types {
     ($($(#[$doc:meta])* $variant:ident = $wire:literal => $payload:ty,)+) => {
         /// Every kind of event, as named on the wire (`event:` in SSE).
@@ -49,7 +50,8 @@ macro_rules! event_types {
             /// The payload schemas, for the OpenAPI document's components.
             pub(crate) fn payload_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
                 $(
-                    schemas.push((<$payload as ToSchema>::name().into_owned(), <$payload as PartialSchema>::schema()));
+                    let name = <$payload as ToSchema>::name().into_owned();
+                    schemas.push((name, <$payload as PartialSchema>::schema()));
                     <$payload as ToSchema>::schemas(schemas);
                 )+
             }
