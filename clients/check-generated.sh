@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash typescript/check-generated.sh
 bash python/check-generated.sh
+node web/scripts/event-types.js --check

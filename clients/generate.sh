@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash typescript/generate.sh
 bash python/generate.sh
+node web/scripts/event-types.js

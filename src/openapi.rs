@@ -14,16 +14,9 @@ use crate::routes;
         title = "Parley",
         description = "Realtime notes and messages: a JSON REST API over PostgreSQL that streams every change as Server-Sent Events.\n\nErrors are RFC 9457 `application/problem+json` documents (schema `Problem`). Reading is public; writes need a session, sent as `Authorization: Bearer <token>` or the `parley_session` cookie."
     ),
-    components(schemas(
-        crate::error::Problem,
-        crate::error::FieldError,
-        crate::event::EventType,
-        crate::api_types::Note,
-        crate::api_types::DeletedNote,
-        crate::api_types::Message,
-        crate::api_types::DeletedMessage,
-        crate::api_types::StreamMarker,
-    )),
+    // The event payloads come with the streams' `StreamEvent` (`event::spec`): every
+    // component listed here or reached from a path is referenced.
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&ServedOperations, &SecuritySchemes),
     tags(
         (name = "notes", description = "Notes: titled texts with a key, edited by their author"),
@@ -89,8 +82,9 @@ pub fn spec_json() -> String {
 mod tests {
     use std::collections::BTreeSet;
 
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
+    use crate::event::{EventType, Marker};
     use crate::routes::{OPERATIONS, PAGES};
 
     /// The spec clients are generated from.
@@ -148,6 +142,78 @@ mod tests {
                 !page.path.starts_with("/api/") && spec["paths"].get(page.path).is_none(),
                 "{} is an API path: make it an annotated operation",
                 page.path
+            );
+        }
+    }
+
+    /// The event types the committed spec describes, with the schema each one's `data`
+    /// refers to: what SDKs are generated from.
+    fn documented_events() -> BTreeSet<(String, String)> {
+        let spec = committed();
+        let schemas = &spec["components"]["schemas"];
+        let mapping = schemas["StreamEvent"]["discriminator"]["mapping"]
+            .as_object()
+            .expect("StreamEvent has a discriminator mapping");
+        mapping
+            .iter()
+            .map(|(wire, target)| {
+                let name = target
+                    .as_str()
+                    .expect("a mapping target")
+                    .rsplit('/')
+                    .next();
+                let event = &schemas[name.expect("a schema name")];
+                assert_eq!(event["properties"]["event"]["const"], *wire, "{target}");
+                let data = event["properties"]["data"]["$ref"]
+                    .as_str()
+                    .expect("data is a $ref");
+                (wire.clone(), data.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_spec_lists_every_event_type_and_marker_with_its_payload() {
+        let payload = |name: &str| format!("#/components/schemas/{name}");
+        let mut declared: BTreeSet<(String, String)> = EventType::ALL
+            .iter()
+            .map(|kind| (kind.as_str().to_owned(), payload(&kind.payload_schema())))
+            .collect();
+        declared.extend(Marker::ALL.iter().map(|marker| {
+            let data = payload(&Marker::payload_schema());
+            (marker.as_str().to_owned(), data)
+        }));
+        assert_eq!(declared.len(), EventType::ALL.len() + Marker::ALL.len());
+        assert_eq!(documented_events(), declared);
+    }
+
+    #[test]
+    fn both_streams_return_stream_events_filtered_by_event_type() {
+        let spec = committed();
+        let types: Vec<&str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(
+            spec["components"]["schemas"]["EventType"]["enum"],
+            json!(types)
+        );
+        for path in [
+            "/api/rooms/{namespace}/events",
+            "/api/rooms/{namespace}/{room}/events",
+        ] {
+            let operation = &spec["paths"][path]["get"];
+            let body = &operation["responses"]["200"]["content"]["text/event-stream"]["schema"];
+            assert_eq!(body["$ref"], "#/components/schemas/StreamEvent", "{path}");
+            let parameters = operation["parameters"].as_array().expect("parameters");
+            let filter = parameters
+                .iter()
+                .find(|parameter| parameter["name"] == "types")
+                .expect("a types parameter");
+            assert_eq!(
+                filter["schema"]["items"]["$ref"],
+                "#/components/schemas/EventType"
+            );
+            assert_eq!(
+                (&filter["style"], &filter["explode"]),
+                (&json!("form"), &json!(false))
             );
         }
     }

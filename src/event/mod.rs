@@ -1,57 +1,121 @@
-//! The event contract: every kind of event, one committed event as read from the log, its
-//! position, and what a stream follows. Low-level: the log (`db`) and the realtime core
+//! The event contract: every kind of event with its payload, the stream markers, one
+//! committed event as read from the log, its position, and what a stream follows. Low-level: the log (`db`) and the realtime core
 //! both build on it, and it imports neither.
 
 pub mod position;
+pub mod spec;
+
+use std::borrow::Cow;
 
 use bytestring::ByteString;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 pub use position::Position;
 
+use crate::api_types::{DeletedMessage, DeletedNote, Message, Note, StreamMarker};
 use crate::domain::{Namespace, Room};
 
-/// Every kind of event, as named on the wire (`event:` in SSE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
-pub enum EventType {
-    #[serde(rename = "note.created")]
-    NoteCreated,
-    #[serde(rename = "note.updated")]
-    NoteUpdated,
-    #[serde(rename = "note.deleted")]
-    NoteDeleted,
-    #[serde(rename = "message.created")]
-    MessageCreated,
-    #[serde(rename = "message.updated")]
-    MessageUpdated,
-    #[serde(rename = "message.deleted")]
-    MessageDeleted,
+/// Declares every event type once: its variant, its wire name (`event:` in SSE, the
+/// `types` filter, the log's `event_type` column) and the schema of its `data`. Everything
+/// else that names event types (the OpenAPI document, the SDKs' event maps, the web page's
+/// listeners) is derived from this list: docs/api-design.md, "The event contract, and the
+/// streams in OpenAPI". Adding an event type is one line here plus its producer.
+macro_rules! event_types {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal => $payload:ty,)+) => {
+        /// Every kind of event, as named on the wire (`event:` in SSE).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl EventType {
+            pub const ALL: &[EventType] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+
+            /// The OpenAPI schema name of this event's `data`.
+            pub fn payload_schema(self) -> Cow<'static, str> {
+                match self {
+                    $(Self::$variant => <$payload as ToSchema>::name(),)+
+                }
+            }
+
+            /// The payload schemas, for the OpenAPI document's components.
+            pub(crate) fn payload_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                $(
+                    let name = <$payload as ToSchema>::name().into_owned();
+                    schemas.push((name, <$payload as PartialSchema>::schema()));
+                    <$payload as ToSchema>::schemas(schemas);
+                )+
+            }
+        }
+    };
+}
+
+event_types! {
+    NoteCreated = "note.created" => Note,
+    NoteUpdated = "note.updated" => Note,
+    NoteDeleted = "note.deleted" => DeletedNote,
+    MessageCreated = "message.created" => Message,
+    MessageUpdated = "message.updated" => Message,
+    MessageDeleted = "message.deleted" => DeletedMessage,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
-        Self::NoteCreated,
-        Self::NoteUpdated,
-        Self::NoteDeleted,
-        Self::MessageCreated,
-        Self::MessageUpdated,
-        Self::MessageDeleted,
-    ];
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl PartialSchema for EventType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Every kind of event, as named on the wire (`event:` in SSE, and in `types`).",
+            ))
+            .enum_values(Some(Self::ALL.iter().map(|kind| kind.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for EventType {}
+
+/// The stream's own events, which say where the stream is rather than what changed. They
+/// always come, whatever `types` asks for, and carry a [`StreamMarker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Marker {
+    /// Caught up: every earlier change has been sent; live events follow.
+    Ready,
+    /// The client's position is older than the log keeps: it must refetch its state.
+    Reset,
+}
+
+impl Marker {
+    pub const ALL: &[Marker] = &[Self::Ready, Self::Reset];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::NoteCreated => "note.created",
-            Self::NoteUpdated => "note.updated",
-            Self::NoteDeleted => "note.deleted",
-            Self::MessageCreated => "message.created",
-            Self::MessageUpdated => "message.updated",
-            Self::MessageDeleted => "message.deleted",
+            Self::Ready => "ready",
+            Self::Reset => "reset",
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    pub fn payload_schema() -> Cow<'static, str> {
+        StreamMarker::name()
     }
 }
 

@@ -3,28 +3,52 @@
 use std::collections::HashSet;
 
 use actix_web::{HttpRequest, Responder, web};
-use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::{Checker, Namespace};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::event::spec::{StreamEvent, stream_description};
 use crate::event::{EventType, Position, Target};
 use crate::realtime::stream::{self, StreamRequest};
 use crate::routes::messages::path::target_from_path;
 use crate::state::AppState;
 use crate::stream_limits::Refused;
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The query of both streams. Read from the raw pairs rather than derived, so that `types`
+/// may come comma-separated (`types=a,b`, as documented), repeated (`types=a&types=b`, as
+/// generated clients send arrays), or both.
+#[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Resume after this position, for clients that cannot send the `Last-Event-ID`
     /// header. The header wins when both are given.
     last_event_id: Option<String>,
-    /// Only these event types, comma-separated, e.g. `note.updated,note.deleted`.
-    types: Option<String>,
+    /// Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
+    /// always come.
+    #[param(value_type = Option<Vec<EventType>>, style = Form, explode = false)]
+    types: Vec<String>,
 }
 
-const STREAM_DESCRIPTION: &str = "An endless `text/event-stream`. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready` (`data: {\"position\": …}`), then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`: `note.created`/`note.updated` carry a `Note`, `note.deleted` a `DeletedNote`, `message.created`/`message.updated` a `Message`, `message.deleted` a `DeletedMessage`. `event: reset` (`StreamMarker`) means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle.";
+impl StreamQuery {
+    /// A position given twice is ambiguous, so it stays a `400`, as any other parameter
+    /// given twice is.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut query = Self::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "last_event_id" if query.last_event_id.is_some() => {
+                    return Err(ApiError::BadRequest(
+                        "last_event_id is given more than once".to_owned(),
+                    ));
+                }
+                "last_event_id" => query.last_event_id = Some(value),
+                "types" => query.types.push(value),
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
+}
 
 const TOO_MANY_STREAMS: &str = "This client address already holds `--max-streams-per-address` event streams; nothing was started. Close one, or wait `Retry-After` seconds.";
 const UNAVAILABLE: &str = "The server already holds `--max-streams` event streams (its share of open files), or is shutting down; nothing was started. Try again after `Retry-After` seconds, with `Last-Event-ID` to resume.";
@@ -41,7 +65,7 @@ const UNAVAILABLE: &str = "The server already holds `--max-streams` event stream
         StreamQuery,
     ),
     responses(
-        (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
+        (status = 200, description = stream_description(), content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room or `types` is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
@@ -53,11 +77,12 @@ pub async fn stream_room_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    query: web::Query<StreamQuery>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<impl Responder, ApiError> {
+    let query = StreamQuery::from_pairs(query.into_inner())?;
     let (namespace, room) = path.into_inner();
     let target = target_from_path(namespace, room)?;
-    open(&state, &req, target, query.into_inner())
+    open(&state, &req, target, query)
 }
 
 /// Stream a namespace's events
@@ -70,7 +95,7 @@ pub async fn stream_room_events(
         StreamQuery,
     ),
     responses(
-        (status = 200, description = STREAM_DESCRIPTION, content_type = "text/event-stream", body = String),
+        (status = 200, description = stream_description(), content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace or `types` is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
@@ -82,17 +107,13 @@ pub async fn stream_namespace_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     namespace: web::Path<String>,
-    query: web::Query<StreamQuery>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<impl Responder, ApiError> {
+    let query = StreamQuery::from_pairs(query.into_inner())?;
     let mut checker = Checker::default();
     let namespace = checker.check(Namespace::parse("namespace", namespace.into_inner()));
     let namespace = checker.finish(namespace)?;
-    open(
-        &state,
-        &req,
-        Target::Namespace(namespace),
-        query.into_inner(),
-    )
+    open(&state, &req, Target::Namespace(namespace), query)
 }
 
 fn open(
@@ -122,7 +143,7 @@ fn open(
         })
         .transpose()?;
     let mut checker = Checker::default();
-    let types = checker.check(parse_types(query.types.as_deref()));
+    let types = checker.check(parse_types(&query.types));
     let types = checker.finish(types)?;
     let slot = state
         .streams
@@ -165,12 +186,13 @@ fn refusal(refused: Refused) -> ApiError {
 }
 
 /// `None` (every type) when absent or empty.
-fn parse_types(types: Option<&str>) -> Result<Option<HashSet<EventType>>, FieldError> {
-    let Some(types) = types.filter(|types| !types.trim().is_empty()) else {
+fn parse_types(types: &[String]) -> Result<Option<HashSet<EventType>>, FieldError> {
+    if types.iter().all(|types| types.trim().is_empty()) {
         return Ok(None);
-    };
+    }
     types
-        .split(',')
+        .iter()
+        .flat_map(|types| types.split(','))
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(|name| {

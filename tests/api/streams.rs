@@ -807,3 +807,38 @@ async fn one_address_cannot_hold_more_than_its_share_of_streams() {
     let url = app.url("/api/rooms/chat/c/events");
     let (_other, _) = SseClient::connect_ready_to(&elsewhere, &url, None).await;
 }
+
+/// Generated clients send an array query parameter repeated (`types=a&types=b`), whatever
+/// the spec's `explode: false` says; the documented comma-separated form keeps working.
+#[tokio::test]
+async fn types_may_be_repeated_as_well_as_comma_separated() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let (mut deletions, _) = SseClient::connect_ready(
+        &app,
+        "/api/rooms/notes/events?types=note.deleted&types=message.updated,message.deleted",
+        None,
+    )
+    .await;
+    alice.create_note("twice", "Twice", "").await;
+    alice
+        .request(Method::DELETE, "/api/notes/twice")
+        .send()
+        .await
+        .expect("delete");
+    let first = deletions.expect_event().await;
+    assert_eq!(
+        (first.event.as_str(), first.json()),
+        ("note.deleted", json!({"key": "twice"}))
+    );
+
+    let bad = app
+        .get("/api/rooms/notes/events?types=note.deleted&types=note.exploded")
+        .await;
+    let problem = assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["errors"][0]["field"], "types");
+    let two_positions = app
+        .get("/api/rooms/notes/events?last_event_id=1-1&last_event_id=2-2")
+        .await;
+    assert_problem(two_positions, StatusCode::BAD_REQUEST, "bad-request").await;
+}

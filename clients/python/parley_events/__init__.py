@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Self, TypeAlias
+from typing import Final, Self, TypeAlias, get_args
 from urllib.parse import quote
 
 import httpx
@@ -28,14 +28,23 @@ from parley_client.models import (
     DeletedNote,
     EventType,
     Message,
+    MessageCreatedEvent,
+    MessageDeletedEvent,
+    MessageUpdatedEvent,
     Note,
+    NoteCreatedEvent,
+    NoteDeletedEvent,
+    NoteUpdatedEvent,
     Problem,
+    ReadyEvent,
+    ResetEvent,
     StreamMarker,
 )
 
 __all__ = [
     "READY",
     "RESET",
+    "Event",
     "EventStream",
     "EventType",
     "Payload",
@@ -49,19 +58,24 @@ READY: Final = "ready"
 RESET: Final = "reset"
 """Your position is older than the log keeps: refetch state, then carry on."""
 
+Event: TypeAlias = (
+    NoteCreatedEvent
+    | NoteUpdatedEvent
+    | NoteDeletedEvent
+    | MessageCreatedEvent
+    | MessageUpdatedEvent
+    | MessageDeletedEvent
+    | ReadyEvent
+    | ResetEvent
+)
+"""One event as the spec's ``StreamEvent`` describes it: the generated models, told apart by
+their ``event`` name (a ``Literal``), so ``if e.event == "note.deleted"`` narrows ``e.data`` to
+``DeletedNote``. ``tests/test_event_types.py`` checks this union against the spec."""
+
+_EVENT_MODELS: Final[tuple[type[Event], ...]] = get_args(Event)
+
 Payload: TypeAlias = Note | DeletedNote | Message | DeletedMessage | StreamMarker | str
 """An event's ``data``: a generated model, or the raw text for a type this SDK does not know."""
-
-_DECODERS: Final[dict[str, Callable[[Mapping[str, Any]], Payload]]] = {
-    EventType.NOTE_CREATED: Note.from_dict,
-    EventType.NOTE_UPDATED: Note.from_dict,
-    EventType.NOTE_DELETED: DeletedNote.from_dict,
-    EventType.MESSAGE_CREATED: Message.from_dict,
-    EventType.MESSAGE_UPDATED: Message.from_dict,
-    EventType.MESSAGE_DELETED: DeletedMessage.from_dict,
-    READY: StreamMarker.from_dict,
-    RESET: StreamMarker.from_dict,
-}
 
 DEFAULT_RETRY_MS: Final = 3000
 """The reconnection delay until the server sends its ``retry:`` hint."""
@@ -71,11 +85,16 @@ _EOL = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One event: ``type`` is an ``EventType`` value, ``"ready"`` or ``"reset"``."""
+    """One event: ``type`` is an ``EventType`` value, ``"ready"`` or ``"reset"``.
+
+    ``event`` is the same event as the generated model of its type (``None`` for a type this
+    SDK does not know): match on ``event.event`` to get ``data`` typed by the event's name.
+    """
 
     type: str
     id: str | None
     data: Payload
+    event: Event | None = None
 
 
 class StreamError(Exception):
@@ -266,8 +285,24 @@ def _lines(chunks: Iterable[str]) -> Iterator[str]:
 
 
 def _decode(kind: str, event_id: str | None, data: str) -> StreamEvent:
-    decoder = _DECODERS.get(kind)
-    return StreamEvent(kind, event_id, decoder(json.loads(data)) if decoder else data)
+    try:
+        payload, invalid = json.loads(data), None
+    except ValueError as error:  # fine for a type this SDK does not know
+        payload, invalid = None, error
+    for model in _EVENT_MODELS:
+        try:
+            # A model refuses another event's name before it looks at `data`.
+            event = model.from_dict({"event": kind, "id": event_id or "", "data": payload})
+        except ValueError as refused:
+            if "must match const" in str(refused):
+                continue
+            raise
+        except (TypeError, AttributeError, KeyError):
+            if invalid is not None:
+                raise invalid from None
+            raise
+        return StreamEvent(kind, event_id, event.data, event)
+    return StreamEvent(kind, event_id, data)
 
 
 def _refusal(response: httpx.Response) -> StreamError:

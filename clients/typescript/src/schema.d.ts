@@ -342,7 +342,7 @@ export interface components {
             key: string;
         };
         /**
-         * @description Every kind of event, as named on the wire (`event:` in SSE).
+         * @description Every kind of event, as named on the wire (`event:` in SSE, and in `types`).
          * @enum {string}
          */
         EventType: "note.created" | "note.updated" | "note.deleted" | "message.created" | "message.updated" | "message.deleted";
@@ -392,11 +392,50 @@ export interface components {
              */
             message: string;
         };
+        /** @description `event: message.created`: `data` is a `Message`, sent as its JSON text. */
+        MessageCreatedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "message.created";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["Message"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /** @description `event: message.deleted`: `data` is a `DeletedMessage`, sent as its JSON text. */
+        MessageDeletedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "message.deleted";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["DeletedMessage"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
         /** @description One page of messages, newest first. */
         MessagePage: {
             items: components["schemas"]["Message"][];
             /** @description Pass as `cursor` to get older messages; absent on the last page. */
             next_cursor?: string | null;
+        };
+        /** @description `event: message.updated`: `data` is a `Message`, sent as its JSON text. */
+        MessageUpdatedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "message.updated";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["Message"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
         };
         /** @description A note, as returned by the API. */
         Note: {
@@ -426,6 +465,32 @@ export interface components {
              */
             version: number;
         };
+        /** @description `event: note.created`: `data` is a `Note`, sent as its JSON text. */
+        NoteCreatedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "note.created";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["Note"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /** @description `event: note.deleted`: `data` is a `DeletedNote`, sent as its JSON text. */
+        NoteDeletedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "note.deleted";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["DeletedNote"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
         /** @description One page of notes, ordered by key. */
         NotePage: {
             items: components["schemas"]["NoteSummary"][];
@@ -439,6 +504,19 @@ export interface components {
             author: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description `event: note.updated`: `data` is a `Note`, sent as its JSON text. */
+        NoteUpdatedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "note.updated";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["Note"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
         };
         /** @description An RFC 9457 problem document: every error response of the API has this shape. */
         Problem: {
@@ -456,6 +534,32 @@ export interface components {
             /** @description For validation problems: one entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
         };
+        /** @description `event: ready`: `data` is a `StreamMarker`, sent as its JSON text. */
+        ReadyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "ready";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["StreamMarker"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /** @description `event: reset`: `data` is a `StreamMarker`, sent as its JSON text. */
+        ResetEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "reset";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["StreamMarker"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
         /** @description A new login session. The same token is also set as the `parley_session` cookie. */
         Session: {
             /** @description Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash. */
@@ -465,6 +569,8 @@ export interface components {
             /** @example alice */
             username: string;
         };
+        /** @description One event of a stream, by its `event` name. On the wire each is an SSE frame: `id:`, `event:` and one `data:` line holding the payload as JSON. */
+        StreamEvent: components["schemas"]["NoteCreatedEvent"] | components["schemas"]["NoteUpdatedEvent"] | components["schemas"]["NoteDeletedEvent"] | components["schemas"]["MessageCreatedEvent"] | components["schemas"]["MessageUpdatedEvent"] | components["schemas"]["MessageDeletedEvent"] | components["schemas"]["ReadyEvent"] | components["schemas"]["ResetEvent"];
         /** @description The payload of the `ready` and `reset` stream events. */
         StreamMarker: {
             /**
@@ -1571,8 +1677,11 @@ export interface operations {
                  *     header. The header wins when both are given.
                  */
                 last_event_id?: string;
-                /** @description Only these event types, comma-separated, e.g. `note.updated,note.deleted`. */
-                types?: string;
+                /**
+                 * @description Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
+                 *     always come.
+                 */
+                types?: components["schemas"]["EventType"][];
             };
             header?: {
                 /** @description Resume after this position (the `id` of the last event you received, or a `Stream-Position`) */
@@ -1588,13 +1697,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An endless `text/event-stream`. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready` (`data: {"position": …}`), then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`: `note.created`/`note.updated` carry a `Note`, `note.deleted` a `DeletedNote`, `message.created`/`message.updated` a `Message`, `message.deleted` a `DeletedMessage`. `event: reset` (`StreamMarker`) means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle. */
+            /** @description An endless `text/event-stream` of `StreamEvent`s. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready`, then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle. Ignore event types you do not know: newer servers may add some. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
             /** @description `Last-Event-ID` is not a position this server hands out */
@@ -1647,8 +1756,11 @@ export interface operations {
                  *     header. The header wins when both are given.
                  */
                 last_event_id?: string;
-                /** @description Only these event types, comma-separated, e.g. `note.updated,note.deleted`. */
-                types?: string;
+                /**
+                 * @description Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
+                 *     always come.
+                 */
+                types?: components["schemas"]["EventType"][];
             };
             header?: {
                 /** @description Resume after this position (the `id` of the last event you received, or a `Stream-Position`) */
@@ -1662,13 +1774,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An endless `text/event-stream`. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready` (`data: {"position": …}`), then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`: `note.created`/`note.updated` carry a `Note`, `note.deleted` a `DeletedNote`, `message.created`/`message.updated` a `Message`, `message.deleted` a `DeletedMessage`. `event: reset` (`StreamMarker`) means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle. */
+            /** @description An endless `text/event-stream` of `StreamEvent`s. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: ready`, then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle. Ignore event types you do not know: newer servers may add some. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
             /** @description `Last-Event-ID` is not a position this server hands out */

@@ -3,28 +3,40 @@ import { SseParser, type SseMessage } from "./sse.js";
 
 type Schemas = components["schemas"];
 type EventType = Schemas["EventType"];
-type StreamMarker = Schemas["StreamMarker"];
 type Problem = Schemas["Problem"];
 
 /**
- * Which schema each event type carries in `data`. `satisfies` makes the compiler check it
- * against the spec: an event type added to `EventType` without an entry here, or a schema
- * name that does not exist, fails the build.
+ * One event of a stream as the spec describes it (`StreamEvent`, a union discriminated by
+ * `event`): every event type, and the `ready` and `reset` markers. The types below all come
+ * from it, so an event type added to the server's contract reaches them on regeneration.
  */
-const PAYLOAD_SCHEMA = {
-  "note.created": "Note",
-  "note.updated": "Note",
-  "note.deleted": "DeletedNote",
-  "message.created": "Message",
-  "message.updated": "Message",
-  "message.deleted": "DeletedMessage",
-} as const satisfies Record<EventType, keyof Schemas>;
+type StreamEvent = Schemas["StreamEvent"];
+type MarkerName = "ready" | "reset";
+type StreamMarker = Extract<StreamEvent, { event: MarkerName }>["data"];
+
+/**
+ * Every event type, at run time. `satisfies` makes the compiler check it against the
+ * spec's `EventType`: a type missing here, or one the spec does not have, fails the build.
+ */
+const KNOWN = {
+  "note.created": true,
+  "note.updated": true,
+  "note.deleted": true,
+  "message.created": true,
+  "message.updated": true,
+  "message.deleted": true,
+} as const satisfies Record<EventType, true>;
+
+/** The stream's events other than the markers are exactly the `types` filter's values. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const streamMatchesTypes: Same<Exclude<StreamEvent["event"], MarkerName>, EventType> = true;
+void streamMatchesTypes;
 
 /** Every event type, at run time. */
-export const EVENT_TYPES = Object.keys(PAYLOAD_SCHEMA) as EventType[];
+export const EVENT_TYPES = Object.keys(KNOWN) as EventType[];
 
 /** The `data` of an event of type `T`, e.g. `EventPayload<"note.deleted">` is `DeletedNote`. */
-export type EventPayload<T extends EventType> = Schemas[(typeof PAYLOAD_SCHEMA)[T]];
+export type EventPayload<T extends EventType> = Extract<StreamEvent, { event: T }>["data"];
 
 /**
  * One change, as a discriminated union on `type`:
@@ -93,8 +105,9 @@ export function streamUrl(baseUrl: string, namespace: string, room?: string, typ
     .replace("{room}", encodeURIComponent(room ?? ""));
   const url = new URL(baseUrl.replace(/\/+$/, "") + path);
   if (types?.length) {
-    const query: StreamQuery = { types: types.join(",") };
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    // The spec's `style: form, explode: false`: one comma-separated value.
+    const query: StreamQuery = { types: [...types] };
+    url.searchParams.set("types", query.types?.join(",") ?? "");
   }
   return url.toString();
 }
@@ -141,7 +154,7 @@ export function subscribe(
     if (message.type === "ready" || message.type === "reset") {
       const callback = message.type === "ready" ? options.onReady : options.onReset;
       if (callback) guarded(`on${message.type === "ready" ? "Ready" : "Reset"}`, () => callback(data as StreamMarker));
-    } else if (Object.hasOwn(PAYLOAD_SCHEMA, message.type)) {
+    } else if (Object.hasOwn(KNOWN, message.type)) {
       const event = { type: message.type, id: message.lastEventId, data } as ParleyEvent;
       guarded("onEvent", () => options.onEvent(event));
     }

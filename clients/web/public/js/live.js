@@ -6,10 +6,7 @@
 // then this module opens a new EventSource itself, passing the last id as
 // `?last_event_id=`. While any stream is down, the header shows "Reconnecting…".
 
-const EVENT_TYPES = [
-  'note.created', 'note.updated', 'note.deleted',
-  'message.created', 'message.updated', 'message.deleted',
-];
+import { EVENT_TYPES } from './event-types.js';
 
 // ---- the "reconnecting…" indicator ---------------------------------------------------
 

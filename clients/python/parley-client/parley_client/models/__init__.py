@@ -9,11 +9,19 @@ from .field_error import FieldError
 from .health import Health
 from .message import Message
 from .message_body import MessageBody
+from .message_created_event import MessageCreatedEvent
+from .message_deleted_event import MessageDeletedEvent
 from .message_page import MessagePage
+from .message_updated_event import MessageUpdatedEvent
 from .note import Note
+from .note_created_event import NoteCreatedEvent
+from .note_deleted_event import NoteDeletedEvent
 from .note_page import NotePage
 from .note_summary import NoteSummary
+from .note_updated_event import NoteUpdatedEvent
 from .problem import Problem
+from .ready_event import ReadyEvent
+from .reset_event import ResetEvent
 from .session import Session
 from .stream_marker import StreamMarker
 from .update_note import UpdateNote
@@ -29,11 +37,19 @@ __all__ = (
     "Health",
     "Message",
     "MessageBody",
+    "MessageCreatedEvent",
+    "MessageDeletedEvent",
     "MessagePage",
+    "MessageUpdatedEvent",
     "Note",
+    "NoteCreatedEvent",
+    "NoteDeletedEvent",
     "NotePage",
     "NoteSummary",
+    "NoteUpdatedEvent",
     "Problem",
+    "ReadyEvent",
+    "ResetEvent",
     "Session",
     "StreamMarker",
     "UpdateNote",

@@ -6,7 +6,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.event_type import EventType
+from ...models.message_created_event import MessageCreatedEvent
+from ...models.message_deleted_event import MessageDeletedEvent
+from ...models.message_updated_event import MessageUpdatedEvent
+from ...models.note_created_event import NoteCreatedEvent
+from ...models.note_deleted_event import NoteDeletedEvent
+from ...models.note_updated_event import NoteUpdatedEvent
 from ...models.problem import Problem
+from ...models.ready_event import ReadyEvent
+from ...models.reset_event import ResetEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -14,7 +23,7 @@ def _get_kwargs(
     namespace: str,
     *,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,7 +34,14 @@ def _get_kwargs(
 
     params["last_event_id"] = last_event_id_query
 
-    params["types"] = types
+    json_types: list[str] | Unset = UNSET
+    if not isinstance(types, Unset):
+        json_types = []
+        for types_item_data in types:
+            types_item = types_item_data.value
+            json_types.append(types_item)
+
+    params["types"] = json_types
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -41,9 +57,98 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     if response.status_code == 200:
-        response_200 = response.text
+
+        def _parse_response_200(
+            data: object,
+        ) -> (
+            MessageCreatedEvent
+            | MessageDeletedEvent
+            | MessageUpdatedEvent
+            | NoteCreatedEvent
+            | NoteDeletedEvent
+            | NoteUpdatedEvent
+            | ReadyEvent
+            | ResetEvent
+        ):
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_0 = NoteCreatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_1 = NoteUpdatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_2 = NoteDeletedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_3 = MessageCreatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_4 = MessageUpdatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_4
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_5 = MessageDeletedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_5
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_6 = ReadyEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_6
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            componentsschemas_stream_event_type_7 = ResetEvent.from_dict(data)
+
+            return componentsschemas_stream_event_type_7
+
+        response_200 = _parse_response_200(response.text)
+
         return response_200
 
     if response.status_code == 400:
@@ -72,7 +177,19 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -86,9 +203,19 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Response[Problem | str]:
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
@@ -96,7 +223,7 @@ def sync_detailed(
     Args:
         namespace (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -104,7 +231,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -126,9 +253,20 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Problem | str | None:
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
@@ -136,7 +274,7 @@ def sync(
     Args:
         namespace (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -144,7 +282,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
     """
 
     return sync_detailed(
@@ -161,9 +299,19 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Response[Problem | str]:
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
@@ -171,7 +319,7 @@ async def asyncio_detailed(
     Args:
         namespace (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -179,7 +327,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -199,9 +347,20 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Problem | str | None:
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
@@ -209,7 +368,7 @@ async def asyncio(
     Args:
         namespace (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -217,7 +376,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
     """
 
     return (

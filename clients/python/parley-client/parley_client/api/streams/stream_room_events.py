@@ -6,7 +6,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.event_type import EventType
+from ...models.message_created_event import MessageCreatedEvent
+from ...models.message_deleted_event import MessageDeletedEvent
+from ...models.message_updated_event import MessageUpdatedEvent
+from ...models.note_created_event import NoteCreatedEvent
+from ...models.note_deleted_event import NoteDeletedEvent
+from ...models.note_updated_event import NoteUpdatedEvent
 from ...models.problem import Problem
+from ...models.ready_event import ReadyEvent
+from ...models.reset_event import ResetEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -15,7 +24,7 @@ def _get_kwargs(
     room: str,
     *,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -26,7 +35,14 @@ def _get_kwargs(
 
     params["last_event_id"] = last_event_id_query
 
-    params["types"] = types
+    json_types: list[str] | Unset = UNSET
+    if not isinstance(types, Unset):
+        json_types = []
+        for types_item_data in types:
+            types_item = types_item_data.value
+            json_types.append(types_item)
+
+    params["types"] = json_types
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -43,9 +59,98 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     if response.status_code == 200:
-        response_200 = response.text
+
+        def _parse_response_200(
+            data: object,
+        ) -> (
+            MessageCreatedEvent
+            | MessageDeletedEvent
+            | MessageUpdatedEvent
+            | NoteCreatedEvent
+            | NoteDeletedEvent
+            | NoteUpdatedEvent
+            | ReadyEvent
+            | ResetEvent
+        ):
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_0 = NoteCreatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_1 = NoteUpdatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_2 = NoteDeletedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_3 = MessageCreatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_4 = MessageUpdatedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_4
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_5 = MessageDeletedEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_5
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_6 = ReadyEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_6
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            componentsschemas_stream_event_type_7 = ResetEvent.from_dict(data)
+
+            return componentsschemas_stream_event_type_7
+
+        response_200 = _parse_response_200(response.text)
+
         return response_200
 
     if response.status_code == 400:
@@ -74,7 +179,19 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,9 +206,19 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Response[Problem | str]:
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
@@ -101,7 +228,7 @@ def sync_detailed(
         namespace (str):
         room (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -109,7 +236,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -133,9 +260,20 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Problem | str | None:
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
@@ -145,7 +283,7 @@ def sync(
         namespace (str):
         room (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -153,7 +291,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
     """
 
     return sync_detailed(
@@ -172,9 +310,19 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Response[Problem | str]:
+) -> Response[
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+]:
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
@@ -184,7 +332,7 @@ async def asyncio_detailed(
         namespace (str):
         room (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -192,7 +340,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -214,9 +362,20 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
-    types: str | Unset = UNSET,
+    types: list[EventType] | Unset = UNSET,
     last_event_id_header: None | str | Unset = UNSET,
-) -> Problem | str | None:
+) -> (
+    MessageCreatedEvent
+    | MessageDeletedEvent
+    | MessageUpdatedEvent
+    | NoteCreatedEvent
+    | NoteDeletedEvent
+    | NoteUpdatedEvent
+    | ReadyEvent
+    | ResetEvent
+    | Problem
+    | None
+):
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
@@ -226,7 +385,7 @@ async def asyncio(
         namespace (str):
         room (str):
         last_event_id_query (str | Unset):
-        types (str | Unset):
+        types (list[EventType] | Unset):
         last_event_id_header (None | str | Unset):
 
     Raises:
@@ -234,7 +393,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
     """
 
     return (

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.deleted_message import DeletedMessage
+
+
+T = TypeVar("T", bound="MessageDeletedEvent")
+
+
+@_attrs_define
+class MessageDeletedEvent:
+    """`event: message.deleted`: `data` is a `DeletedMessage`, sent as its JSON text.
+
+    Attributes:
+        event (Literal['message.deleted']):
+        id (str): The log position after this event: send it back as `Last-Event-ID` to resume after it.
+        data (DeletedMessage): The payload of `message.deleted`.
+        retry (int | Unset): Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint.
+    """
+
+    event: Literal["message.deleted"]
+    id: str
+    data: DeletedMessage
+    retry: int | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        event = self.event
+
+        id = self.id
+
+        data = self.data.to_dict()
+
+        retry = self.retry
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "event": event,
+                "id": id,
+                "data": data,
+            }
+        )
+        if retry is not UNSET:
+            field_dict["retry"] = retry
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.deleted_message import DeletedMessage  # noqa: PLC0415
+
+        d = dict(src_dict)
+        event = cast(Literal["message.deleted"], d.pop("event"))
+        if event != "message.deleted":
+            raise ValueError(f"event must match const 'message.deleted', got '{event}'")
+
+        id = d.pop("id")
+
+        data = DeletedMessage.from_dict(d.pop("data"))
+
+        retry = d.pop("retry", UNSET)
+
+        message_deleted_event = cls(
+            event=event,
+            id=id,
+            data=data,
+            retry=retry,
+        )
+
+        message_deleted_event.additional_properties = d
+        return message_deleted_event
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,26 @@
+// Writes public/js/event-types.js, the page's list of event types, from the spec's
+// `EventType` (openapi/openapi.json), which the server derives from its event contract.
+// `node scripts/event-types.js --check` fails instead when the committed file differs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const spec = JSON.parse(fs.readFileSync(path.join(here, '../../../openapi/openapi.json'), 'utf8'));
+const target = path.join(here, '../public/js/event-types.js');
+
+const types = spec.components.schemas.EventType.enum;
+const text = `// Generated from openapi/openapi.json by clients/web/scripts/event-types.js: do not edit.
+// Every event type a stream sends (\`event:\`), besides the \`ready\` and \`reset\` markers.
+export const EVENT_TYPES = Object.freeze(${JSON.stringify(types, null, 2).replaceAll('"', "'")});
+`;
+
+if (process.argv.includes('--check')) {
+  if (fs.readFileSync(target, 'utf8') !== text) {
+    console.error('clients/web/public/js/event-types.js is stale: run clients/generate.sh');
+    process.exit(1);
+  }
+  console.log('clients/web/public/js/event-types.js matches openapi/openapi.json');
+} else {
+  fs.writeFileSync(target, text);
+}
