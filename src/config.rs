@@ -295,6 +295,33 @@ mod tests {
     }
 
     #[test]
+    fn tls_takes_a_certificate_and_a_key_together_and_excludes_h2c() {
+        let both = Cli::try_parse_from(["parley", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .expect("both files");
+        assert_eq!(both.config.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(both.config.tls_key, Some(PathBuf::from("k.pem")));
+        for alone in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let error = Cli::try_parse_from(["parley", alone[0], alone[1]])
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+            assert!(error.contains("required"), "{alone:?}: {error}");
+        }
+        let error = Cli::try_parse_from([
+            "parley",
+            "--h2c",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+        assert!(error.contains("--h2c"), "{error}");
+    }
+
+    #[test]
     fn settings_are_accepted_after_a_subcommand() {
         let cli = Cli::try_parse_from([
             "parley",

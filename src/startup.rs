@@ -198,10 +198,8 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_millis().div_ceil(1000) as u64)
         .run();
-        tracing::info!(
-            http2 = scheme == "https" || config.h2c,
-            "listening on {scheme}://{address}"
-        );
+        // Scripts and tests read the address from the end of this line.
+        tracing::info!("listening on {scheme}://{address}");
         Ok(Self {
             port: address.port(),
             server,

@@ -245,3 +245,82 @@ async fn a_missing_or_mismatched_certificate_or_key_stops_start_up_with_a_clear_
         "{error}"
     );
 }
+
+/// One HTTP/2 frame: type, flags, stream, payload (RFC 9113 §4.1).
+struct Frame {
+    kind: u8,
+    flags: u8,
+    stream: u32,
+    payload: Vec<u8>,
+}
+
+async fn read_frame(socket: &mut tokio::net::TcpStream) -> Frame {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; 9];
+    tokio::time::timeout(DEADLINE, socket.read_exact(&mut header))
+        .await
+        .expect("a frame within the deadline")
+        .expect("read a frame header");
+    let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; length];
+    socket
+        .read_exact(&mut payload)
+        .await
+        .expect("read a frame payload");
+    Frame {
+        kind: header[3],
+        flags: header[4],
+        stream: u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff,
+        payload,
+    }
+}
+
+/// HTTP/2 lets a client send request bodies up to the flow-control windows before the
+/// server reads them; actix-http's defaults (1 MiB per stream, 2 MiB per connection) would
+/// let each connection park far more than an HTTP/1.1 one.
+#[tokio::test]
+async fn http2_flow_control_windows_stay_at_the_protocol_default() {
+    use tokio::io::AsyncWriteExt;
+    const SETTINGS: u8 = 0x4;
+    const PING: u8 = 0x6;
+    const WINDOW_UPDATE: u8 = 0x8;
+    const INITIAL_WINDOW_SIZE: u16 = 0x4;
+    let app = spawn_app_with(|config| config.h2c = true).await;
+    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
+    hello.extend_from_slice(&[0, 0, 8, PING, 0, 0, 0, 0, 0]);
+    hello.extend_from_slice(b"parley!!");
+    socket.write_all(&hello).await.expect("send the preface");
+    let mut stream_window = None;
+    let mut connection_window_increments = 0u64;
+    // Everything the server sends before it answers the ping: its settings and, if it
+    // raises the connection window, the WINDOW_UPDATE that does it.
+    loop {
+        let frame = read_frame(&mut socket).await;
+        match frame.kind {
+            SETTINGS if frame.flags & 1 == 0 => {
+                for setting in frame.payload.chunks_exact(6) {
+                    if u16::from_be_bytes([setting[0], setting[1]]) == INITIAL_WINDOW_SIZE {
+                        stream_window = Some(u32::from_be_bytes([
+                            setting[2], setting[3], setting[4], setting[5],
+                        ]));
+                    }
+                }
+            }
+            WINDOW_UPDATE if frame.stream == 0 => {
+                let bytes: [u8; 4] = frame.payload[..4].try_into().expect("4 bytes");
+                connection_window_increments += u64::from(u32::from_be_bytes(bytes));
+            }
+            PING if frame.flags & 1 == 1 => break,
+            _ => {}
+        }
+    }
+    assert!(
+        stream_window.is_none_or(|window| window <= 65_535),
+        "stream window {stream_window:?}"
+    );
+    assert_eq!(connection_window_increments, 0, "connection window raised");
+}
