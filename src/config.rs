@@ -88,7 +88,8 @@ pub struct Config {
     /// Most event streams one client address may hold open at once; one more gets 429
     /// (0: no limit). Defends the other clients' share of `--max-streams`. A browser holds
     /// at most 6 connections per server (HTTP/1.1) in all its tabs, so 64 leaves room for
-    /// several people behind one NAT. Behind a reverse proxy every client has the proxy's
+    /// several people behind one NAT; over HTTP/2 (`--tls-cert`) a browser has no such limit,
+    /// and this cap is what bounds it. Behind a reverse proxy every client has the proxy's
     /// address unless the proxy is trusted to forward the client's.
     #[arg(
         global = true,
