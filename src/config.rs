@@ -88,7 +88,8 @@ pub struct Config {
     /// Most event streams one client address may hold open at once; one more gets 429
     /// (0: no limit). Defends the other clients' share of `--max-streams`. A browser holds
     /// at most 6 connections per server (HTTP/1.1) in all its tabs, so 64 leaves room for
-    /// several people behind one NAT. Behind a reverse proxy every client has the proxy's
+    /// several people behind one NAT; over HTTP/2 (`--tls-cert`) a browser has no such limit,
+    /// and this cap is what bounds it. Behind a reverse proxy every client has the proxy's
     /// address unless the proxy is trusted to forward the client's.
     #[arg(
         global = true,
@@ -150,6 +151,39 @@ pub struct Config {
     /// cannot hold `--replay-memory` for ever.
     #[arg(global = true, long, env = "PARLEY_REPLAY_STALL_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub replay_stall_timeout: Duration,
+
+    /// PEM file with the TLS certificate chain (the server's certificate first). With
+    /// `--tls-key`, Parley serves HTTPS, and browsers speak HTTP/2 to it: all of a browser's
+    /// event streams and API calls share one connection, instead of six HTTP/1.1 connections
+    /// per server in all its tabs. Default: none (plain HTTP). Both files are read and checked
+    /// at start-up.
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1). Default: none.
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Also accept HTTP/2 without TLS from clients that speak it first ("prior knowledge",
+    /// h2c), on the same port as HTTP/1.1: for a reverse proxy that talks HTTP/2 to Parley
+    /// (Caddy's `h2c://`). Default: off. Off, a connection must send its request within 5 s
+    /// or is closed; on, one that sends nothing stays open until it does (actix-http waits
+    /// for its first bytes without a deadline), so turn it on only where the proxy is the
+    /// only peer that can connect.
+    #[arg(global = true, long, env = "PARLEY_H2C", conflicts_with = "tls_cert")]
+    pub h2c: bool,
 
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(global = true, long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -259,6 +293,33 @@ mod tests {
             .unwrap_or_default();
         assert!(error.contains("--trusted-proxy"), "{error}");
         assert!(error.contains("prefix"), "{error}");
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_a_key_together_and_excludes_h2c() {
+        let both = Cli::try_parse_from(["parley", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .expect("both files");
+        assert_eq!(both.config.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(both.config.tls_key, Some(PathBuf::from("k.pem")));
+        for alone in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let error = Cli::try_parse_from(["parley", alone[0], alone[1]])
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+            assert!(error.contains("required"), "{alone:?}: {error}");
+        }
+        let error = Cli::try_parse_from([
+            "parley",
+            "--h2c",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+        assert!(error.contains("--h2c"), "{error}");
     }
 
     #[test]

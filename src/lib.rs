@@ -19,3 +19,4 @@ pub mod startup;
 pub mod state;
 pub mod stream_limits;
 pub mod telemetry;
+pub mod tls;

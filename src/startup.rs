@@ -24,7 +24,10 @@ use crate::realtime::reader::Reader;
 use crate::realtime::stream::ReplayBudget;
 use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
-use crate::{extract, metrics, openapi, routes};
+use crate::{extract, metrics, openapi, routes, tls};
+
+/// HTTP/2's initial flow-control window (RFC 9113 §6.9.2), for streams and connections.
+const H2_WINDOW: u32 = 65_535;
 
 /// The database the private cluster serves Parley from.
 const DATABASE_NAME: &str = "parley";
@@ -87,6 +90,10 @@ impl Application {
         // Before the database, so that a taken address fails at once and creates nothing.
         let listener = bind(config.listen)?;
         let address = listener.local_addr()?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            _ => None,
+        };
         let (database_url, cluster) = open_database(&config.database).await?;
         let url = database_url.clone();
         tokio::task::spawn_blocking(move || migrations::run(&url)).await??;
@@ -157,6 +164,10 @@ impl Application {
         // reloads meets the per-address cap. The connection's reader already watches the
         // socket, so this costs nothing per stream. The price: a client that half-closes
         // after sending its request gets no response; no browser or common client does.
+        // HTTP/1.1 only: over HTTP/2, a stream the client resets (RST_STREAM), or whose
+        // connection closes, is noticed at its next write, so within one `--sse-keep-alive`:
+        // actix-http's HTTP/2 dispatcher waits for the body's next chunk before it looks at
+        // the stream again.
         .h1_allow_half_closed(false)
         // The connections the open-file limit has room for (see `stream_limits`). Streams
         // are refused (503) well before this, so it is only reached by connections that
@@ -166,14 +177,29 @@ impl Application {
         // offers no way to refuse them outright. Without this limit, accept() fails with
         // EMFILE: actix-server logs it and retries every 500 ms, so new connections wait
         // just the same, and the database pool, the LISTEN connection and log files fail.
+        // HTTP/2 buffers a request body the handler has not read yet up to the flow-control
+        // windows, which actix raises to 1 MiB per stream and 2 MiB per connection; HTTP/2's
+        // own 64 KiB keeps that per connection near what an HTTP/1.1 connection buffers.
+        // Responses (event streams) are not affected: the client's windows pace them.
+        .h2_initial_window_size(H2_WINDOW)
+        .h2_initial_connection_window_size(H2_WINDOW)
         .workers(workers)
-        .max_connections(max_connections)
-        .listen(listener)?
+        .max_connections(max_connections);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            // ALPN offers h2 and http/1.1; browsers take h2, so one connection carries all of
+            // a browser's streams and requests to this server.
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            // HTTP/1.1, and HTTP/2 from a client that starts with its preface.
+            None if config.h2c => server.listen_auto_h2c(listener)?,
+            None => server.listen(listener)?,
+        }
         // main decides when to stop (see `handle`), so that streams can be closed first.
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_millis().div_ceil(1000) as u64)
         .run();
-        tracing::info!("listening on http://{address}");
+        // Scripts and tests read the address from the end of this line.
+        tracing::info!("listening on {scheme}://{address}");
         Ok(Self {
             port: address.port(),
             server,

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "config",
         "cidr",
         "telemetry",
+        "tls",
         "metrics",
         "domain",
         "api_types",

@@ -38,6 +38,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 
+# The HTTP/2 test makes a throwaway certificate with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "==> installing openssl"
+  apt_install openssl
+fi
+
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "==> installing node and npm"
   apt_install nodejs npm

@@ -7,6 +7,7 @@ mod abuse;
 mod bad_input;
 mod embedded;
 mod health;
+mod http2;
 mod messages;
 mod notes;
 mod openapi;

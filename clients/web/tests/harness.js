@@ -37,13 +37,32 @@ export function makeDataDir() {
 }
 
 /**
- * Starts `target/debug/parley --listen <listen> --data-dir <dataDir>` and resolves once it
- * prints `listening on http://…`. `stop()` sends SIGTERM and waits for the exit.
+ * A throwaway self-signed certificate for 127.0.0.1 and its key, made with the openssl
+ * command; `remove()` deletes both. For `startServer({ tls })`.
  */
-export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true } = {}) {
+export function makeCertificate() {
+  const dir = fs.mkdtempSync('/tmp/parley-tls-');
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: ['ignore', 'ignore', 2] });
+  return { cert, key, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts `target/debug/parley --listen <listen> --data-dir <dataDir>` and resolves once it
+ * prints `listening on http://…` (`https://…` with `tls`: `{ cert, key }` PEM paths, given
+ * as `--tls-cert` and `--tls-key`). `stop()` sends SIGTERM and waits for the exit.
+ */
+export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true, tls } = {}) {
   ensureServerBinary();
   // Every test signs up its own users from one address: no sign-up limit here.
-  const child = spawn(SERVER_BINARY, ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0'], {
+  const args = ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0'];
+  if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
+  const child = spawn(SERVER_BINARY, args, {
     cwd: REPO_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'info,actix_server=warn' },
@@ -66,7 +85,7 @@ export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1
     lines.on('line', (line) => {
       remember(line);
       // eslint-disable-next-line no-control-regex
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -99,13 +118,15 @@ export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1
   };
 }
 
-export function launchBrowser() {
+/** Chromium, headless; `args` are added to its command line. */
+export function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+      ...args,
     ],
   });
 }
