@@ -15,7 +15,7 @@ def _get_kwargs(
     *,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -87,17 +87,20 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,17 +130,20 @@ def sync(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,17 +168,20 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,17 +209,20 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Stream a namespace's events
 
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

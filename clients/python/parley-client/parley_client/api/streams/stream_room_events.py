@@ -16,7 +16,7 @@ def _get_kwargs(
     *,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -90,7 +90,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Stream a room's events
 
@@ -98,11 +98,15 @@ def sync_detailed(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +138,7 @@ def sync(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Stream a room's events
 
@@ -142,11 +146,15 @@ def sync(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,7 +181,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[Problem | str]:
     """Stream a room's events
 
@@ -181,11 +189,15 @@ async def asyncio_detailed(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -215,7 +227,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: str | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Problem | str | None:
     """Stream a room's events
 
@@ -223,11 +235,15 @@ async def asyncio(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (str | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
