@@ -178,12 +178,14 @@ mod checked {
         MessageText, Namespace, NoteBody, NoteKey, NoteTitle, Password, Room, Username,
     };
 
-    /// A string schema: its description, pattern and length bounds (in code points).
+    /// A string schema: its description, pattern, length bounds (in code points) and an
+    /// example.
     fn text(
         description: &str,
         pattern: Option<&str>,
         min: Option<usize>,
         max: Option<usize>,
+        example: &str,
     ) -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
@@ -191,6 +193,7 @@ mod checked {
             .pattern(pattern)
             .min_length(min)
             .max_length(max)
+            .examples([example])
             .into()
     }
 
@@ -215,33 +218,33 @@ mod checked {
 
     checked_text!(UsernameText as "Username" => text(
         "3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.",
-        Some(Username::PATTERN), Some(Username::MIN), Some(Username::MAX)));
+        Some(Username::PATTERN), Some(Username::MIN), Some(Username::MAX), "alice"));
     checked_text!(PasswordText as "Password" => text(
-        "8–256 characters.", None, Some(Password::MIN), Some(Password::MAX)));
+        "8–256 characters.", None, Some(Password::MIN), Some(Password::MAX), "correct horse battery staple"));
     checked_text!(NoteKeyText as "NoteKey" => text(
         "1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.",
-        Some(NoteKey::PATTERN), Some(1), Some(NoteKey::MAX)));
+        Some(NoteKey::PATTERN), Some(1), Some(NoteKey::MAX), "shopping"));
     checked_text!(NoteTitleText as "NoteTitle" => text(
         "1–200 characters, not only white space, without NUL (U+0000).",
-        Some(NoteTitle::PATTERN), Some(1), Some(NoteTitle::MAX)));
+        Some(NoteTitle::PATTERN), Some(1), Some(NoteTitle::MAX), "Shopping list"));
     checked_text!(NoteBodyText as "NoteBody" => text(
         "Up to 50,000 characters, without NUL (U+0000).",
-        Some(NoteBody::PATTERN), None, Some(NoteBody::MAX)));
+        Some(NoteBody::PATTERN), None, Some(NoteBody::MAX), "milk, eggs"));
     checked_text!(NamespaceText as "Namespace" => text(
         "1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g. `notes` or `chat`.",
-        Some(Namespace::PATTERN), Some(1), Some(Namespace::MAX)));
+        Some(Namespace::PATTERN), Some(1), Some(Namespace::MAX), "chat"));
     checked_text!(RoomText as "Room" => text(
         "1–200 characters without control characters; in namespace `notes`, a note's key.",
-        Some(Room::PATTERN), Some(1), Some(Room::MAX)));
+        Some(Room::PATTERN), Some(1), Some(Room::MAX), "general"));
     checked_text!(MessageTextText as "MessageText" => text(
         "1–1024 characters, not only white space, without NUL (U+0000).",
-        Some(MessageText::PATTERN), Some(1), Some(MessageText::MAX)));
+        Some(MessageText::PATTERN), Some(1), Some(MessageText::MAX), "milk?"));
     checked_text!(EntityTags as "EntityTags" => text(
         "`*`, or a comma-separated list of entity tags (`\"…\"` or weak `W/\"…\"`), as in RFC 9110.",
-        Some(ENTITY_TAGS_PATTERN), None, None));
+        Some(ENTITY_TAGS_PATTERN), None, None, r#""3-1764547200000000""#));
     checked_text!(StreamPosition as "StreamPosition" => text(
         "A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`).",
-        Some(STREAM_POSITION_PATTERN), None, None));
+        Some(STREAM_POSITION_PATTERN), None, None, "7412-93"));
     checked_text!(Cursor as "Cursor" => ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some("A page's `next_cursor`, passed back unchanged: opaque, and valid only as this server returned it."))

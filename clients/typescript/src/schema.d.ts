@@ -343,7 +343,10 @@ export interface components {
             /** @example shopping */
             key: string;
         };
-        /** @description `*`, or a comma-separated list of entity tags (`"…"` or weak `W/"…"`), as in RFC 9110. */
+        /**
+         * @description `*`, or a comma-separated list of entity tags (`"…"` or weak `W/"…"`), as in RFC 9110.
+         * @example "3-1764547200000000"
+         */
         EntityTags: string;
         /**
          * @description Every kind of event, as named on the wire (`event:` in SSE).
@@ -398,9 +401,15 @@ export interface components {
             /** @description Pass as `cursor` to get older messages; absent on the last page. */
             next_cursor?: string | null;
         };
-        /** @description 1–1024 characters, not only white space, without NUL (U+0000). */
+        /**
+         * @description 1–1024 characters, not only white space, without NUL (U+0000).
+         * @example milk?
+         */
         MessageText: string;
-        /** @description 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g. `notes` or `chat`. */
+        /**
+         * @description 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g. `notes` or `chat`.
+         * @example chat
+         */
         Namespace: string;
         /** @description A note, as returned by the API. */
         Note: {
@@ -430,9 +439,15 @@ export interface components {
              */
             version: number;
         };
-        /** @description Up to 50,000 characters, without NUL (U+0000). */
+        /**
+         * @description Up to 50,000 characters, without NUL (U+0000).
+         * @example milk, eggs
+         */
         NoteBody: string;
-        /** @description 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`. */
+        /**
+         * @description 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+         * @example shopping
+         */
         NoteKey: string;
         /** @description One page of notes, ordered by key. */
         NotePage: {
@@ -448,9 +463,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description 1–200 characters, not only white space, without NUL (U+0000). */
+        /**
+         * @description 1–200 characters, not only white space, without NUL (U+0000).
+         * @example Shopping list
+         */
         NoteTitle: string;
-        /** @description 8–256 characters. */
+        /**
+         * @description 8–256 characters.
+         * @example correct horse battery staple
+         */
         Password: string;
         /** @description An RFC 9457 problem document: every error response of the API has this shape. */
         Problem: {
@@ -468,7 +489,10 @@ export interface components {
             /** @description For validation problems: one entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
         };
-        /** @description 1–200 characters without control characters; in namespace `notes`, a note's key. */
+        /**
+         * @description 1–200 characters without control characters; in namespace `notes`, a note's key.
+         * @example general
+         */
         Room: string;
         /** @description A new login session. The same token is also set as the `parley_session` cookie. */
         Session: {
@@ -487,7 +511,10 @@ export interface components {
              */
             position: string;
         };
-        /** @description A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`). */
+        /**
+         * @description A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
+         * @example 7412-93
+         */
         StreamPosition: string;
         /** @description The new content of a note. */
         UpdateNote: {
@@ -501,7 +528,10 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        /** @description 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case. */
+        /**
+         * @description 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
+         * @example alice
+         */
         Username: string;
     };
     responses: never;
