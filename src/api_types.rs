@@ -47,20 +47,12 @@ pub struct NotePage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNote {
-    /// 1–100 characters from `A–Z a–z 0–9 _ . - ~`.
-    #[schema(
-        example = "shopping",
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[A-Za-z0-9_.~-]{1,100}$"
-    )]
+    #[schema(value_type = NoteKeyText, example = "shopping")]
     pub key: String,
-    /// 1–200 characters, not only white space.
-    #[schema(example = "Shopping list", min_length = 1, max_length = 200)]
+    #[schema(value_type = NoteTitleText, example = "Shopping list")]
     pub title: String,
-    /// Up to 50,000 characters.
     #[serde(default)]
-    #[schema(example = "milk, eggs", max_length = 50000)]
+    #[schema(value_type = NoteBodyText, example = "milk, eggs")]
     pub body: String,
 }
 
@@ -68,11 +60,9 @@ pub struct CreateNote {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateNote {
-    /// 1–200 characters, not only white space.
-    #[schema(example = "Shopping list", min_length = 1, max_length = 200)]
+    #[schema(value_type = NoteTitleText, example = "Shopping list")]
     pub title: String,
-    /// Up to 50,000 characters.
-    #[schema(example = "milk, eggs, bread", max_length = 50000)]
+    #[schema(value_type = NoteBodyText, example = "milk, eggs, bread")]
     pub body: String,
 }
 
@@ -80,20 +70,9 @@ pub struct UpdateNote {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    /// 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
-    #[schema(
-        example = "alice",
-        min_length = 3,
-        max_length = 32,
-        pattern = "^[A-Za-z0-9_.-]{3,32}$"
-    )]
+    #[schema(value_type = UsernameText, example = "alice")]
     pub username: String,
-    /// 8–256 characters.
-    #[schema(
-        example = "correct horse battery staple",
-        min_length = 8,
-        max_length = 256
-    )]
+    #[schema(value_type = PasswordText, example = "correct horse battery staple")]
     pub password: String,
 }
 
@@ -154,8 +133,7 @@ pub struct MessagePage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
-    /// 1–1024 characters, not only white space.
-    #[schema(example = "milk?", min_length = 1, max_length = 1024)]
+    #[schema(value_type = MessageTextText, example = "milk?")]
     pub message: String,
 }
 
@@ -185,3 +163,109 @@ pub struct StreamMarker {
     #[schema(example = "7412-93")]
     pub position: String,
 }
+
+/// The schemas of the values the server checks, built from the constants of the checks
+/// themselves (`crate::domain`), so the document cannot drift from them. Each is a named
+/// component that request bodies and parameters refer to.
+mod checked {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::domain::{
+        MessageText, Namespace, NoteBody, NoteKey, NoteTitle, Password, Room, Username,
+    };
+
+    /// A string schema: its description, pattern, length bounds (in code points) and an
+    /// example.
+    fn text(
+        description: &str,
+        pattern: Option<&str>,
+        min: Option<usize>,
+        max: Option<usize>,
+        example: &str,
+    ) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .pattern(pattern)
+            .min_length(min)
+            .max_length(max)
+            .examples([example])
+            .into()
+    }
+
+    /// A named component: the Rust type, the component's name, its schema.
+    macro_rules! checked_text {
+        ($name:ident as $component:literal => $schema:expr) => {
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    $schema
+                }
+            }
+
+            impl ToSchema for $name {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed($component)
+                }
+            }
+        };
+    }
+
+    checked_text!(UsernameText as "Username" => text(
+        "3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.",
+        Some(Username::PATTERN), Some(Username::MIN), Some(Username::MAX), "alice"));
+    checked_text!(PasswordText as "Password" => text(
+        "8–256 characters.", None, Some(Password::MIN), Some(Password::MAX), "correct horse battery staple"));
+    checked_text!(NoteKeyText as "NoteKey" => text(
+        "1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.",
+        Some(NoteKey::PATTERN), Some(1), Some(NoteKey::MAX), "shopping"));
+    checked_text!(NoteTitleText as "NoteTitle" => text(
+        "1–200 characters, not only white space, without NUL (U+0000).",
+        Some(NoteTitle::PATTERN), Some(1), Some(NoteTitle::MAX), "Shopping list"));
+    checked_text!(NoteBodyText as "NoteBody" => text(
+        "Up to 50,000 characters, without NUL (U+0000).",
+        Some(NoteBody::PATTERN), None, Some(NoteBody::MAX), "milk, eggs"));
+    checked_text!(NamespaceText as "Namespace" => text(
+        "1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g. `notes` or `chat`.",
+        Some(Namespace::PATTERN), Some(1), Some(Namespace::MAX), "chat"));
+    checked_text!(RoomText as "Room" => text(
+        "1–200 characters without control characters; in namespace `notes`, a note's key.",
+        Some(Room::PATTERN), Some(1), Some(Room::MAX), "general"));
+    checked_text!(MessageTextText as "MessageText" => text(
+        "1–1024 characters, not only white space, without NUL (U+0000).",
+        Some(MessageText::PATTERN), Some(1), Some(MessageText::MAX), "milk?"));
+    checked_text!(EntityTags as "EntityTags" => text(
+        "`*`, or a comma-separated list of entity tags (`\"…\"` or weak `W/\"…\"`), as in RFC 9110.",
+        Some(ENTITY_TAGS_PATTERN), None, None, r#""3-1764547200000000""#));
+    checked_text!(StreamPosition as "StreamPosition" => text(
+        "A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`).",
+        Some(STREAM_POSITION_PATTERN), None, None, "7412-93"));
+    checked_text!(Cursor as "Cursor" => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("A page's `next_cursor`, passed back unchanged: opaque, and valid only as this server returned it."))
+        .format(Some(SchemaFormat::Custom("cursor".to_owned())))
+        .pattern(Some(CURSOR_PATTERN))
+        .into());
+
+    /// What `routes::preconditions::listed_tags` accepts, in RFC 9110's grammar (`*`, or
+    /// entity tags separated by commas). A tag's characters exclude `,`: the list is split
+    /// on commas.
+    pub const ENTITY_TAGS_PATTERN: &str =
+        r#"^(\*|(W/)?"[!#-+\--~]*"([ \t]*,[ \t]*(W/)?"[!#-+\--~]*")*)$"#;
+    /// `<xid>-<id>`, both `i64`: 18 digits always fit, and are more than the server will
+    /// reach (`crate::event::Position`'s `FromStr`).
+    pub const STREAM_POSITION_PATTERN: &str = "^[0-9]{1,18}-[0-9]{1,18}$";
+    /// Unpadded base64url (`routes::pagination`).
+    pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
+}
+
+pub use checked::{
+    CURSOR_PATTERN, Cursor, ENTITY_TAGS_PATTERN, EntityTags, MessageTextText, NamespaceText,
+    NoteBodyText, NoteKeyText, NoteTitleText, PasswordText, RoomText, STREAM_POSITION_PATTERN,
+    StreamPosition, UsernameText,
+};

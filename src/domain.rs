@@ -9,6 +9,8 @@ pub struct Username(String);
 impl Username {
     pub const MIN: usize = 3;
     pub const MAX: usize = 32;
+    /// What [`Username::parse`] accepts, as an ECMA-262 pattern for the OpenAPI document.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_.-]{3,32}$";
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         let len = value.chars().count();
@@ -70,6 +72,9 @@ pub struct NoteKey(String);
 
 impl NoteKey {
     pub const MAX: usize = 100;
+    /// What [`NoteKey::parse`] accepts: a character other than `.`, or three dots or more.
+    /// (No look-ahead, so that every regex engine a client may use can run it.)
+    pub const PATTERN: &'static str = "^([A-Za-z0-9_.~-]*[A-Za-z0-9_~-][A-Za-z0-9_.~-]*|\\.{3,})$";
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         if value.is_empty() || value.len() > Self::MAX {
@@ -108,6 +113,8 @@ pub struct NoteTitle(String);
 
 impl NoteTitle {
     pub const MAX: usize = 200;
+    /// Not blank, no NUL ([`NOT_BLANK`]).
+    pub const PATTERN: &'static str = NOT_BLANK;
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         if value.trim().is_empty() {
@@ -134,6 +141,8 @@ pub struct NoteBody(String);
 
 impl NoteBody {
     pub const MAX: usize = 50_000;
+    /// No NUL ([`storable`]).
+    pub const PATTERN: &'static str = "^[^\\u0000]*$";
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         storable(field, &value)?;
@@ -158,6 +167,9 @@ pub struct Namespace(String);
 impl Namespace {
     /// Comments on note `k` live in room `k` of this namespace.
     pub const NOTES: &'static str = "notes";
+    pub const MAX: usize = 64;
+    /// What [`Namespace::parse`] accepts.
+    pub const PATTERN: &'static str = "^[a-z0-9][a-z0-9_-]{0,63}$";
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         let mut chars = value.chars();
@@ -166,7 +178,7 @@ impl Namespace {
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         let rest_ok =
             chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !first_ok || !rest_ok || value.len() > 64 {
+        if !first_ok || !rest_ok || value.len() > Self::MAX {
             return Err(FieldError::new(
                 field,
                 "must be 1 to 64 characters from a-z, 0-9, `_` and `-`, starting with a letter or digit",
@@ -190,6 +202,10 @@ pub struct Room(String);
 
 impl Room {
     pub const MAX: usize = 200;
+    /// No control character: Unicode's `Cc` category, which [`char::is_control`] tests.
+    /// (Lengths are `minLength`/`maxLength`, which count code points as `parse` does; a
+    /// pattern's `{1,200}` would count UTF-16 units in JavaScript.)
+    pub const PATTERN: &'static str = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$";
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         let len = value.chars().count();
@@ -219,6 +235,8 @@ pub struct MessageText(String);
 
 impl MessageText {
     pub const MAX: usize = 1024;
+    /// Not blank, no NUL ([`NOT_BLANK`]).
+    pub const PATTERN: &'static str = NOT_BLANK;
 
     pub fn parse(field: &str, value: String) -> Result<Self, FieldError> {
         if value.trim().is_empty() {
@@ -238,6 +256,12 @@ impl MessageText {
         self.0
     }
 }
+
+/// Free text that [`str::trim`] does not empty and that has no NUL: at least one character
+/// that is neither NUL nor white space as Rust defines it (Unicode's `White_Space`, listed
+/// here because a regex's `\s` differs between engines: JavaScript's includes U+FEFF and
+/// not U+0085).
+const NOT_BLANK: &str = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$";
 
 /// PostgreSQL `text` cannot hold U+0000 (it is the only character it refuses); free text
 /// with one is refused here, by name, rather than by the database as a 500.

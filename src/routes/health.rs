@@ -6,7 +6,10 @@ use crate::metrics::METRICS;
 use crate::state::AppState;
 
 /// Liveness: the process is up and serving.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses(
+///
+/// Answers without touching the database, so a load balancer restarts only a process that
+/// has stopped serving.
+#[utoipa::path(get, path = "/healthz", tag = "ops", security(), responses(
     (status = 200, description = "The server is alive", body = Health),
 ))]
 pub async fn read_health() -> web::Json<Health> {
@@ -17,7 +20,7 @@ pub async fn read_health() -> web::Json<Health> {
 ///
 /// Requests by route and status with latencies, open event streams, events appended,
 /// dispatched and delivered, catch-ups of slow subscribers, and database pool use.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses(
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(), responses(
     (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
 ))]
 pub async fn read_metrics(state: web::Data<AppState>) -> HttpResponse {
@@ -31,7 +34,9 @@ pub async fn read_metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+///
+/// An orchestrator sends traffic only while this answers 200.
+#[utoipa::path(get, path = "/readyz", tag = "ops", security(), responses(
     (status = 200, description = "The server can serve requests", body = Health),
     (status = 503, description = "The database did not answer within a second; `Retry-After` says when to retry", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]

@@ -19,7 +19,7 @@ const WRONG_CREDENTIALS: &str = "the username or password is wrong";
 /// both API clients and web pages are signed in. It also sets the `parley_device` cookie:
 /// a client that sends it back may keep logging in to this account while the account is
 /// refusing clients it does not know (after many failed logins from many addresses).
-#[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = Credentials, responses(
+#[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = Credentials, security(), responses(
     (status = 201, description = "Signed in", body = Session,
         headers(("Set-Cookie" = String, description = "The `parley_session` cookie (HttpOnly, SameSite=Lax) and the `parley_device` known-device cookie (HttpOnly, SameSite=Strict, path /api/sessions)"))),
     (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),

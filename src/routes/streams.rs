@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use actix_web::{HttpRequest, Responder, web};
 use utoipa::IntoParams;
 
+use crate::api_types::{NamespaceText, RoomText, StreamPosition};
 use crate::domain::{Checker, Namespace};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::event::spec::{StreamEvent, stream_description};
@@ -22,6 +23,7 @@ use crate::stream_limits::Refused;
 pub struct StreamQuery {
     /// Resume after this position, for clients that cannot send the `Last-Event-ID`
     /// header. The header wins when both are given.
+    #[param(value_type = Option<StreamPosition>)]
     last_event_id: Option<String>,
     /// Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
     /// always come.
@@ -58,10 +60,11 @@ const UNAVAILABLE: &str = "The server already holds `--max-streams` event stream
 /// Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
 /// its comments.
 #[utoipa::path(get, path = "/api/rooms/{namespace}/{room}/events", tag = "streams",
+    security(),
     params(
-        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
-        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
+        ("namespace" = NamespaceText, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = RoomText, Path, description = "The room; in `notes`, a note's key"),
+        ("Last-Event-ID" = Option<StreamPosition>, Header, nullable = false, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
         StreamQuery,
     ),
     responses(
@@ -89,9 +92,10 @@ pub async fn stream_room_events(
 ///
 /// Every change in every room of a namespace: the notes home page follows `notes`.
 #[utoipa::path(get, path = "/api/rooms/{namespace}/events", tag = "streams",
+    security(),
     params(
-        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
+        ("namespace" = NamespaceText, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("Last-Event-ID" = Option<StreamPosition>, Header, nullable = false, description = "Resume after this position (the `id` of the last event you received, or a `Stream-Position`)"),
         StreamQuery,
     ),
     responses(

@@ -11,7 +11,7 @@ use crate::state::AppState;
 /// Register a new user
 ///
 /// Usernames are unique regardless of case. Registering does not sign in: create a session next.
-#[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials, responses(
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials, security(), responses(
     (status = 201, description = "The user was registered", body = User),
     (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
@@ -64,6 +64,8 @@ pub async fn create_user(
 }
 
 /// Who am I
+///
+/// The user the request's session belongs to.
 #[utoipa::path(get, path = "/api/users/me", tag = "users",
     security(("bearer" = []), ("cookie" = [])),
     responses(

@@ -11,7 +11,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process is up and serving. */
+        /**
+         * Liveness: the process is up and serving.
+         * @description Answers without touching the database, so a load balancer restarts only a process that
+         *     has stopped serving.
+         */
         get: operations["read_health"];
         put?: never;
         post?: never;
@@ -28,7 +32,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers. */
+        /**
+         * Readiness: the database answers.
+         * @description An orchestrator sends traffic only while this answers 200.
+         */
         get: operations["read_readiness"];
         put?: never;
         post?: never;
@@ -86,7 +93,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who am I */
+        /**
+         * Who am I
+         * @description The user the request's session belongs to.
+         */
         get: operations["read_current_user"];
         put?: never;
         post?: never;
@@ -157,7 +167,11 @@ export interface paths {
          */
         get: operations["list_notes"];
         put?: never;
-        /** Create a note */
+        /**
+         * Create a note
+         * @description The signed-in user becomes its author. Its key is chosen here and never changes; the
+         *     `ETag` in the response is ready for a first `If-Match`.
+         */
         post: operations["create_note"];
         delete?: never;
         options?: never;
@@ -227,7 +241,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a message */
+        /**
+         * Read a message
+         * @description A comment on a note, or a line in a chat room, by its id.
+         */
         get: operations["read_message"];
         put?: never;
         post?: never;
@@ -292,35 +309,20 @@ export interface components {
     schemas: {
         /** @description A new note. */
         CreateNote: {
-            /**
-             * @description 1–100 characters from `A–Z a–z 0–9 _ . - ~`.
-             * @example shopping
-             */
-            key: string;
-            /**
-             * @description 1–200 characters, not only white space.
-             * @example Shopping list
-             */
-            title: string;
-            /**
-             * @description Up to 50,000 characters.
-             * @example milk, eggs
-             */
-            body?: string;
+            key: components["schemas"]["NoteKey"];
+            title: components["schemas"]["NoteTitle"];
+            body?: components["schemas"]["NoteBody"];
         };
         /** @description A username and password, to register or to log in. */
         Credentials: {
-            /**
-             * @description 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
-             * @example alice
-             */
-            username: string;
-            /**
-             * @description 8–256 characters.
-             * @example correct horse battery staple
-             */
-            password: string;
+            username: components["schemas"]["Username"];
+            password: components["schemas"]["Password"];
         };
+        /**
+         * Format: cursor
+         * @description A page's `next_cursor`, passed back unchanged: opaque, and valid only as this server returned it.
+         */
+        Cursor: string;
         /** @description The payload of `message.deleted`. */
         DeletedMessage: {
             /**
@@ -341,6 +343,11 @@ export interface components {
             /** @example shopping */
             key: string;
         };
+        /**
+         * @description `*`, or a comma-separated list of entity tags (`"…"` or weak `W/"…"`), as in RFC 9110.
+         * @example "3-1764547200000000"
+         */
+        EntityTags: string;
         /**
          * @description Every kind of event, as named on the wire (`event:` in SSE, and in `types`).
          * @enum {string}
@@ -386,11 +393,7 @@ export interface components {
         };
         /** @description The text of a new or edited message. */
         MessageBody: {
-            /**
-             * @description 1–1024 characters, not only white space.
-             * @example milk?
-             */
-            message: string;
+            message: components["schemas"]["MessageText"];
         };
         /** @description `event: message.created`: `data` is a `Message`, sent as its JSON text. */
         MessageCreatedEvent: {
@@ -424,6 +427,11 @@ export interface components {
             /** @description Pass as `cursor` to get older messages; absent on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @description 1–1024 characters, not only white space, without NUL (U+0000).
+         * @example milk?
+         */
+        MessageText: string;
         /** @description `event: message.updated`: `data` is a `Message`, sent as its JSON text. */
         MessageUpdatedEvent: {
             /**
@@ -437,6 +445,11 @@ export interface components {
             /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
             retry?: number;
         };
+        /**
+         * @description 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g. `notes` or `chat`.
+         * @example chat
+         */
+        Namespace: string;
         /** @description A note, as returned by the API. */
         Note: {
             /**
@@ -465,6 +478,11 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * @description Up to 50,000 characters, without NUL (U+0000).
+         * @example milk, eggs
+         */
+        NoteBody: string;
         /** @description `event: note.created`: `data` is a `Note`, sent as its JSON text. */
         NoteCreatedEvent: {
             /**
@@ -491,6 +509,11 @@ export interface components {
             /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
             retry?: number;
         };
+        /**
+         * @description 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+         * @example shopping
+         */
+        NoteKey: string;
         /** @description One page of notes, ordered by key. */
         NotePage: {
             items: components["schemas"]["NoteSummary"][];
@@ -505,6 +528,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description 1–200 characters, not only white space, without NUL (U+0000).
+         * @example Shopping list
+         */
+        NoteTitle: string;
         /** @description `event: note.updated`: `data` is a `Note`, sent as its JSON text. */
         NoteUpdatedEvent: {
             /**
@@ -518,6 +546,11 @@ export interface components {
             /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
             retry?: number;
         };
+        /**
+         * @description 8–256 characters.
+         * @example correct horse battery staple
+         */
+        Password: string;
         /** @description An RFC 9457 problem document: every error response of the API has this shape. */
         Problem: {
             /** @description A stable identifier of the kind of problem, e.g. `urn:parley:problem:validation`. */
@@ -560,6 +593,11 @@ export interface components {
             /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
             retry?: number;
         };
+        /**
+         * @description 1–200 characters without control characters; in namespace `notes`, a note's key.
+         * @example general
+         */
+        Room: string;
         /** @description A new login session. The same token is also set as the `parley_session` cookie. */
         Session: {
             /** @description Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash. */
@@ -579,18 +617,15 @@ export interface components {
              */
             position: string;
         };
+        /**
+         * @description A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
+         * @example 7412-93
+         */
+        StreamPosition: string;
         /** @description The new content of a note. */
         UpdateNote: {
-            /**
-             * @description 1–200 characters, not only white space.
-             * @example Shopping list
-             */
-            title: string;
-            /**
-             * @description Up to 50,000 characters.
-             * @example milk, eggs, bread
-             */
-            body: string;
+            title: components["schemas"]["NoteTitle"];
+            body: components["schemas"]["NoteBody"];
         };
         /** @description A registered user. */
         User: {
@@ -599,6 +634,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
+         * @example alice
+         */
+        Username: string;
     };
     responses: never;
     parameters: never;
@@ -968,7 +1008,7 @@ export interface operations {
                 /** @description How many notes to return: 1–100 (default 20). */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
-                cursor?: string;
+                cursor?: components["schemas"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1103,11 +1143,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An `ETag` you hold; 304 if it is still current */
-                "If-None-Match"?: string | null;
+                "If-None-Match"?: components["schemas"]["EntityTags"];
             };
             path: {
                 /** @description The note's key */
-                key: string;
+                key: components["schemas"]["NoteKey"];
             };
             cookie?: never;
         };
@@ -1158,11 +1198,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you last read; 412 if the note has changed since */
-                "If-Match"?: string | null;
+                "If-Match"?: components["schemas"]["EntityTags"];
             };
             path: {
                 /** @description The note's key */
-                key: string;
+                key: components["schemas"]["NoteKey"];
             };
             cookie?: never;
         };
@@ -1271,11 +1311,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The `ETag` you last read; 412 if the note has changed since */
-                "If-Match"?: string | null;
+                "If-Match"?: components["schemas"]["EntityTags"];
             };
             path: {
                 /** @description The note's key */
-                key: string;
+                key: components["schemas"]["NoteKey"];
             };
             cookie?: never;
         };
@@ -1341,14 +1381,14 @@ export interface operations {
                 /** @description How many messages to return: 1–100 (default 20). */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page, for older messages. */
-                cursor?: string;
+                cursor?: components["schemas"]["Cursor"];
             };
             header?: never;
             path: {
                 /** @description The namespace, e.g. `notes` or `chat` */
-                namespace: string;
+                namespace: components["schemas"]["Namespace"];
                 /** @description The room; in `notes`, a note's key */
-                room: string;
+                room: components["schemas"]["Room"];
             };
             cookie?: never;
         };
@@ -1400,9 +1440,9 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The namespace, e.g. `notes` or `chat` */
-                namespace: string;
+                namespace: components["schemas"]["Namespace"];
                 /** @description The room; in `notes`, a note's key */
-                room: string;
+                room: components["schemas"]["Room"];
             };
             cookie?: never;
         };
@@ -1676,7 +1716,7 @@ export interface operations {
                  * @description Resume after this position, for clients that cannot send the `Last-Event-ID`
                  *     header. The header wins when both are given.
                  */
-                last_event_id?: string;
+                last_event_id?: components["schemas"]["StreamPosition"];
                 /**
                  * @description Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
                  *     always come.
@@ -1685,13 +1725,13 @@ export interface operations {
             };
             header?: {
                 /** @description Resume after this position (the `id` of the last event you received, or a `Stream-Position`) */
-                "Last-Event-ID"?: string | null;
+                "Last-Event-ID"?: components["schemas"]["StreamPosition"];
             };
             path: {
                 /** @description The namespace, e.g. `notes` or `chat` */
-                namespace: string;
+                namespace: components["schemas"]["Namespace"];
                 /** @description The room; in `notes`, a note's key */
-                room: string;
+                room: components["schemas"]["Room"];
             };
             cookie?: never;
         };
@@ -1755,7 +1795,7 @@ export interface operations {
                  * @description Resume after this position, for clients that cannot send the `Last-Event-ID`
                  *     header. The header wins when both are given.
                  */
-                last_event_id?: string;
+                last_event_id?: components["schemas"]["StreamPosition"];
                 /**
                  * @description Only these event types, e.g. `types=note.updated,note.deleted`. `ready` and `reset`
                  *     always come.
@@ -1764,11 +1804,11 @@ export interface operations {
             };
             header?: {
                 /** @description Resume after this position (the `id` of the last event you received, or a `Stream-Position`) */
-                "Last-Event-ID"?: string | null;
+                "Last-Event-ID"?: components["schemas"]["StreamPosition"];
             };
             path: {
                 /** @description The namespace, e.g. `notes` or `chat` */
-                namespace: string;
+                namespace: components["schemas"]["Namespace"];
             };
             cookie?: never;
         };

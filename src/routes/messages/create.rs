@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::path::{location, room_from_path};
-use crate::api_types::{Message, MessageBody};
+use crate::api_types::{Message, MessageBody, NamespaceText, RoomText};
 use crate::auth::SessionToken;
 use crate::db::messages::{Post, PostRefused};
 use crate::domain::{Checker, MessageText};
@@ -18,12 +18,16 @@ use crate::state::AppState;
     request_body = MessageBody,
     security(("bearer" = []), ("cookie" = [])),
     params(
-        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
-        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
+        ("namespace" = NamespaceText, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = RoomText, Path, description = "The room; in `notes`, a note's key"),
     ),
     responses(
         (status = 201, description = "The message was posted", body = Message,
-            headers(("Location" = String, description = "The message's URL"))),
+            headers(("Location" = String, description = "The message's URL")), links(
+            ("read_message" = (operation_id = "read_message", parameters(("id" = "$response.body#/id")))),
+            ("update_message" = (operation_id = "update_message", parameters(("id" = "$response.body#/id")))),
+            ("delete_message" = (operation_id = "delete_message", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "In `notes`: no note has that key", body = Problem, content_type = "application/problem+json"),

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// Its author may, and so may the author of the note a comment is on.
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages",
     security(("bearer" = []), ("cookie" = [])),
-    params(("id" = i64, Path, description = "The message's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The message's id")),
     responses(
         (status = 204, description = "The message was deleted"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::path::room_from_path;
-use crate::api_types::MessagePage;
+use crate::api_types::{Cursor, MessagePage, NamespaceText, RoomText};
 use crate::db::{event_log, messages, notes};
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
@@ -17,6 +17,7 @@ pub struct ListMessagesQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page, for older messages.
+    #[param(value_type = Option<Cursor>)]
     cursor: Option<String>,
 }
 
@@ -25,14 +26,16 @@ pub struct ListMessagesQuery {
 /// Newest first. `Stream-Position` is the log position this list reflects: subscribe to
 /// the room's events with it as `Last-Event-ID` to miss nothing that happens after.
 #[utoipa::path(get, path = "/api/rooms/{namespace}/{room}/messages", tag = "messages",
+    security(),
     params(
-        ("namespace" = String, Path, description = "The namespace, e.g. `notes` or `chat`"),
-        ("room" = String, Path, description = "The room; in `notes`, a note's key"),
+        ("namespace" = NamespaceText, Path, description = "The namespace, e.g. `notes` or `chat`"),
+        ("room" = RoomText, Path, description = "The room; in `notes`, a note's key"),
         ListMessagesQuery,
     ),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage,
-            headers(("Stream-Position" = String, description = "The event log position this list reflects"))),
+            headers(("Stream-Position" = String, description = "The event log position this list reflects")),
+            links(("next_page" = (operation_id = "list_messages", parameters(("namespace" = "$request.path.namespace"), ("room" = "$request.path.room"), ("cursor" = "$response.body#/next_cursor")))))),
         (status = 400, description = "The query string is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "In `notes`: no note has that key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room, `limit` or `cursor` is invalid", body = Problem, content_type = "application/problem+json"),

@@ -8,11 +8,18 @@ use crate::event::position::STREAM_POSITION;
 use crate::state::AppState;
 
 /// Read a message
+///
+/// A comment on a note, or a line in a chat room, by its id.
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages",
-    params(("id" = i64, Path, description = "The message's id")),
+    security(),
+    params(("id" = i64, Path, minimum = 1, description = "The message's id")),
     responses(
         (status = 200, description = "The message", body = Message,
-            headers(("Stream-Position" = String, description = "The event log position this read reflects"))),
+            headers(("Stream-Position" = String, description = "The event log position this read reflects")),
+            links(
+                ("update_message" = (operation_id = "update_message", parameters(("id" = "$response.body#/id")))),
+                ("delete_message" = (operation_id = "delete_message", parameters(("id" = "$response.body#/id")))),
+            )),
         (status = 404, description = "No message has that id", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn read_message(

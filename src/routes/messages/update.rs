@@ -16,9 +16,12 @@ use crate::state::AppState;
 /// Only its author may.
 #[utoipa::path(patch, path = "/api/messages/{id}", tag = "messages", request_body = MessageBody,
     security(("bearer" = []), ("cookie" = [])),
-    params(("id" = i64, Path, description = "The message's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The message's id")),
     responses(
-        (status = 200, description = "The edited message", body = Message),
+        (status = 200, description = "The edited message", body = Message, links(
+            ("read_message" = (operation_id = "read_message", parameters(("id" = "$response.body#/id")))),
+            ("delete_message" = (operation_id = "delete_message", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the message's author may edit it", body = Problem, content_type = "application/problem+json"),

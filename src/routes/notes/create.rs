@@ -12,12 +12,21 @@ use crate::routes::preconditions::etag;
 use crate::state::AppState;
 
 /// Create a note
+///
+/// The signed-in user becomes its author. Its key is chosen here and never changes; the
+/// `ETag` in the response is ready for a first `If-Match`.
 #[utoipa::path(post, path = "/api/notes", tag = "notes", request_body = CreateNote,
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, description = "The note was created", body = Note, headers(
             ("Location" = String, description = "The note's URL"),
             ("ETag" = String, description = "The note's version, for `If-Match`"),
+        ), links(
+            ("read_note" = (operation_id = "read_note", parameters(("key" = "$response.body#/key")))),
+            ("update_note" = (operation_id = "update_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
+            ("delete_note" = (operation_id = "delete_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
+            ("list_comments" = (operation_id = "list_messages", parameters(("namespace" = "notes"), ("room" = "$response.body#/key")))),
+            ("create_comment" = (operation_id = "create_message", parameters(("namespace" = "notes"), ("room" = "$response.body#/key")))),
         )),
         (status = 400, description = "The body is not valid JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),

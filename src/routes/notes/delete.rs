@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use crate::api_types::{DeletedMessage, DeletedNote};
+use crate::api_types::{DeletedMessage, DeletedNote, EntityTags, NoteKeyText};
 use crate::auth::SessionToken;
 use crate::db::messages;
 use crate::db::notes::{self, NoteRow};
@@ -18,8 +18,8 @@ use crate::state::AppState;
 #[utoipa::path(delete, path = "/api/notes/{key}", tag = "notes",
     security(("bearer" = []), ("cookie" = [])),
     params(
-        ("key" = String, Path, description = "The note's key"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` you last read; 412 if the note has changed since"),
+        ("key" = NoteKeyText, Path, description = "The note's key"),
+        ("If-Match" = Option<EntityTags>, Header, nullable = false, description = "The `ETag` you last read; 412 if the note has changed since"),
     ),
     responses(
         (status = 204, description = "The note was deleted"),

@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api_types::NotePage;
+use crate::api_types::{Cursor, NotePage};
 use crate::db::{event_log, notes};
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
@@ -16,15 +16,17 @@ pub struct ListNotesQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Cursor>)]
     cursor: Option<String>,
 }
 
 /// List notes
 ///
 /// Notes in key order, a page at a time: pass the returned `next_cursor` as `cursor`.
-#[utoipa::path(get, path = "/api/notes", tag = "notes", params(ListNotesQuery), responses(
+#[utoipa::path(get, path = "/api/notes", tag = "notes", params(ListNotesQuery), security(), responses(
     (status = 200, description = "A page of notes", body = NotePage,
-        headers(("Stream-Position" = String, description = "The event log position this list reflects: subscribe with it as `Last-Event-ID` to miss no later change"))),
+        headers(("Stream-Position" = String, description = "The event log position this list reflects: subscribe with it as `Last-Event-ID` to miss no later change")),
+        links(("next_page" = (operation_id = "list_notes", parameters(("cursor" = "$response.body#/next_cursor")))))),
     (status = 400, description = "The query string is malformed", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "`limit` or `cursor` is invalid", body = Problem, content_type = "application/problem+json"),
 ))]

@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use crate::api_types::Note;
+use crate::api_types::{EntityTags, Note, NoteKeyText};
 use crate::db::{event_log, notes};
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
@@ -13,15 +13,19 @@ use crate::state::AppState;
 ///
 /// With `If-None-Match` holding the current `ETag`, answers 304 with no body.
 #[utoipa::path(get, path = "/api/notes/{key}", tag = "notes",
+    security(),
     params(
-        ("key" = String, Path, description = "The note's key"),
-        ("If-None-Match" = Option<String>, Header, description = "An `ETag` you hold; 304 if it is still current"),
+        ("key" = NoteKeyText, Path, description = "The note's key"),
+        ("If-None-Match" = Option<EntityTags>, Header, nullable = false, description = "An `ETag` you hold; 304 if it is still current"),
     ),
     responses(
         (status = 200, description = "The note", body = Note,
             headers(
                 ("ETag" = String, description = "The note's version, for `If-Match`"),
                 ("Stream-Position" = String, description = "The event log position this read reflects"),
+            ), links(
+                ("update_note" = (operation_id = "update_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
+                ("delete_note" = (operation_id = "delete_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
             )),
         (status = 304, description = "The note has not changed since the `ETag` you sent"),
         (status = 400, description = "`If-None-Match` is malformed", body = Problem, content_type = "application/problem+json"),

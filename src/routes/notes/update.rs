@@ -2,7 +2,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
-use crate::api_types::{Note, UpdateNote};
+use crate::api_types::{EntityTags, Note, NoteKeyText, UpdateNote};
 use crate::auth::SessionToken;
 use crate::db::notes::{self, NoteRow};
 use crate::db::outbox::Change;
@@ -19,12 +19,16 @@ use crate::state::AppState;
 #[utoipa::path(put, path = "/api/notes/{key}", tag = "notes", request_body = UpdateNote,
     security(("bearer" = []), ("cookie" = [])),
     params(
-        ("key" = String, Path, description = "The note's key"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` you last read; 412 if the note has changed since"),
+        ("key" = NoteKeyText, Path, description = "The note's key"),
+        ("If-Match" = Option<EntityTags>, Header, nullable = false, description = "The `ETag` you last read; 412 if the note has changed since"),
     ),
     responses(
         (status = 200, description = "The updated note", body = Note,
-            headers(("ETag" = String, description = "The note's new version"))),
+            headers(("ETag" = String, description = "The note's new version")), links(
+                ("read_note" = (operation_id = "read_note", parameters(("key" = "$response.body#/key")))),
+                ("update_note" = (operation_id = "update_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
+                ("delete_note" = (operation_id = "delete_note", parameters(("key" = "$response.body#/key"), ("If-Match" = "$response.header.ETag")))),
+            )),
         (status = 400, description = "The body is not valid JSON, or `If-Match` is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the note's author may update it", body = Problem, content_type = "application/problem+json"),

@@ -15,9 +15,9 @@ class CreateNote:
     """A new note.
 
     Attributes:
-        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`. Example: shopping.
-        title (str): 1–200 characters, not only white space. Example: Shopping list.
-        body (str | Unset): Up to 50,000 characters. Example: milk, eggs.
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        title (str): 1–200 characters, not only white space, without NUL (U+0000).
+        body (str | Unset): Up to 50,000 characters, without NUL (U+0000).
     """
 
     key: str

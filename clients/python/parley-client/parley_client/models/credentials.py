@@ -13,8 +13,8 @@ class Credentials:
     """A username and password, to register or to log in.
 
     Attributes:
-        username (str): 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case. Example: alice.
-        password (str): 8–256 characters. Example: correct horse battery staple.
+        username (str): 3–32 characters from `A–Z a–z 0–9 _ . -`; unique regardless of case.
+        password (str): 8–256 characters.
     """
 
     username: str

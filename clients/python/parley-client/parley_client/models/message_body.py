@@ -13,7 +13,7 @@ class MessageBody:
     """The text of a new or edited message.
 
     Attributes:
-        message (str): 1–1024 characters, not only white space. Example: milk?.
+        message (str): 1–1024 characters, not only white space, without NUL (U+0000).
     """
 
     message: str

@@ -13,8 +13,8 @@ class UpdateNote:
     """The new content of a note.
 
     Attributes:
-        title (str): 1–200 characters, not only white space. Example: Shopping list.
-        body (str): Up to 50,000 characters. Example: milk, eggs, bread.
+        title (str): 1–200 characters, not only white space, without NUL (U+0000).
+        body (str): Up to 50,000 characters, without NUL (U+0000).
     """
 
     title: str

@@ -105,8 +105,10 @@ def sync_detailed(
     note's key: the message is a comment on it.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         body (MessageBody): The text of a new or edited message.
 
     Raises:
@@ -143,8 +145,10 @@ def sync(
     note's key: the message is a comment on it.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         body (MessageBody): The text of a new or edited message.
 
     Raises:
@@ -176,8 +180,10 @@ async def asyncio_detailed(
     note's key: the message is a comment on it.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         body (MessageBody): The text of a new or edited message.
 
     Raises:
@@ -212,8 +218,10 @@ async def asyncio(
     note's key: the message is a comment on it.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         body (MessageBody): The text of a new or edited message.
 
     Raises:

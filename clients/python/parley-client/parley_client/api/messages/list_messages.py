@@ -91,10 +91,13 @@ def sync_detailed(
     the room's events with it as `Last-Event-ID` to miss nothing that happens after.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,10 +135,13 @@ def sync(
     the room's events with it as `Last-Event-ID` to miss nothing that happens after.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,10 +174,13 @@ async def asyncio_detailed(
     the room's events with it as `Last-Event-ID` to miss nothing that happens after.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -207,10 +216,13 @@ async def asyncio(
     the room's events with it as `Last-Event-ID` to miss nothing that happens after.
 
     Args:
-        namespace (str):
-        room (str):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

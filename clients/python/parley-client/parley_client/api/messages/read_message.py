@@ -58,6 +58,8 @@ def sync_detailed(
 ) -> Response[Message | Problem]:
     """Read a message
 
+     A comment on a note, or a line in a chat room, by its id.
+
     Args:
         id (int):
 
@@ -87,6 +89,8 @@ def sync(
 ) -> Message | Problem | None:
     """Read a message
 
+     A comment on a note, or a line in a chat room, by its id.
+
     Args:
         id (int):
 
@@ -110,6 +114,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Message | Problem]:
     """Read a message
+
+     A comment on a note, or a line in a chat room, by its id.
 
     Args:
         id (int):
@@ -137,6 +143,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Message | Problem | None:
     """Read a message
+
+     A comment on a note, or a line in a chat room, by its id.
 
     Args:
         id (int):

@@ -93,6 +93,9 @@ def sync_detailed(
 ) -> Response[Note | Problem]:
     """Create a note
 
+     The signed-in user becomes its author. Its key is chosen here and never changes; the
+    `ETag` in the response is ready for a first `If-Match`.
+
     Args:
         body (CreateNote): A new note.
 
@@ -122,6 +125,9 @@ def sync(
 ) -> Note | Problem | None:
     """Create a note
 
+     The signed-in user becomes its author. Its key is chosen here and never changes; the
+    `ETag` in the response is ready for a first `If-Match`.
+
     Args:
         body (CreateNote): A new note.
 
@@ -145,6 +151,9 @@ async def asyncio_detailed(
     body: CreateNote,
 ) -> Response[Note | Problem]:
     """Create a note
+
+     The signed-in user becomes its author. Its key is chosen here and never changes; the
+    `ETag` in the response is ready for a first `If-Match`.
 
     Args:
         body (CreateNote): A new note.
@@ -172,6 +181,9 @@ async def asyncio(
     body: CreateNote,
 ) -> Note | Problem | None:
     """Create a note
+
+     The signed-in user becomes its author. Its key is chosen here and never changes; the
+    `ETag` in the response is ready for a first `If-Match`.
 
     Args:
         body (CreateNote): A new note.

@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     key: str,
     *,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -79,15 +79,16 @@ def sync_detailed(
     key: str,
     *,
     client: AuthenticatedClient,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a note
 
      Only its author may. Its comments are deleted with it. `If-Match` works as for updates.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,15 +114,16 @@ def sync(
     key: str,
     *,
     client: AuthenticatedClient,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a note
 
      Only its author may. Its comments are deleted with it. `If-Match` works as for updates.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,15 +144,16 @@ async def asyncio_detailed(
     key: str,
     *,
     client: AuthenticatedClient,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a note
 
      Only its author may. Its comments are deleted with it. `If-Match` works as for updates.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,15 +177,16 @@ async def asyncio(
     key: str,
     *,
     client: AuthenticatedClient,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a note
 
      Only its author may. Its comments are deleted with it. `If-Match` works as for updates.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -76,7 +76,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -110,7 +111,8 @@ def sync(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,7 +141,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +174,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A page's `next_cursor`, passed back unchanged: opaque, and valid
+            only as this server returned it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     key: str,
     *,
-    if_none_match: None | str | Unset = UNSET,
+    if_none_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_none_match, Unset):
@@ -72,15 +72,16 @@ def sync_detailed(
     key: str,
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: None | str | Unset = UNSET,
+    if_none_match: str | Unset = UNSET,
 ) -> Response[Any | Note | Problem]:
     """Read a note
 
      With `If-None-Match` holding the current `ETag`, answers 304 with no body.
 
     Args:
-        key (str):
-        if_none_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_none_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,15 +107,16 @@ def sync(
     key: str,
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: None | str | Unset = UNSET,
+    if_none_match: str | Unset = UNSET,
 ) -> Any | Note | Problem | None:
     """Read a note
 
      With `If-None-Match` holding the current `ETag`, answers 304 with no body.
 
     Args:
-        key (str):
-        if_none_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_none_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,15 +137,16 @@ async def asyncio_detailed(
     key: str,
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: None | str | Unset = UNSET,
+    if_none_match: str | Unset = UNSET,
 ) -> Response[Any | Note | Problem]:
     """Read a note
 
      With `If-None-Match` holding the current `ETag`, answers 304 with no body.
 
     Args:
-        key (str):
-        if_none_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_none_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,15 +170,16 @@ async def asyncio(
     key: str,
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: None | str | Unset = UNSET,
+    if_none_match: str | Unset = UNSET,
 ) -> Any | Note | Problem | None:
     """Read a note
 
      With `If-None-Match` holding the current `ETag`, answers 304 with no body.
 
     Args:
-        key (str):
-        if_none_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_none_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

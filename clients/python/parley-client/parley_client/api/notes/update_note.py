@@ -16,7 +16,7 @@ def _get_kwargs(
     key: str,
     *,
     body: UpdateNote,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -108,7 +108,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: UpdateNote,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Note | Problem]:
     """Update a note
 
@@ -116,8 +116,9 @@ def sync_detailed(
     overwrite someone else's change: a stale one gets 412.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
         body (UpdateNote): The new content of a note.
 
     Raises:
@@ -146,7 +147,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: UpdateNote,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Note | Problem | None:
     """Update a note
 
@@ -154,8 +155,9 @@ def sync(
     overwrite someone else's change: a stale one gets 412.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
         body (UpdateNote): The new content of a note.
 
     Raises:
@@ -179,7 +181,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: UpdateNote,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[Note | Problem]:
     """Update a note
 
@@ -187,8 +189,9 @@ async def asyncio_detailed(
     overwrite someone else's change: a stale one gets 412.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
         body (UpdateNote): The new content of a note.
 
     Raises:
@@ -215,7 +218,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: UpdateNote,
-    if_match: None | str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Note | Problem | None:
     """Update a note
 
@@ -223,8 +226,9 @@ async def asyncio(
     overwrite someone else's change: a stale one gets 412.
 
     Args:
-        key (str):
-        if_match (None | str | Unset):
+        key (str): 1–100 characters from `A–Z a–z 0–9 _ . - ~`, other than `.` and `..`.
+        if_match (str | Unset): `*`, or a comma-separated list of entity tags (`"…"` or weak
+            `W/"…"`), as in RFC 9110.
         body (UpdateNote): The new content of a note.
 
     Raises:

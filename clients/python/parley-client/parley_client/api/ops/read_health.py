@@ -46,6 +46,9 @@ def sync_detailed(
 ) -> Response[Health]:
     """Liveness: the process is up and serving.
 
+     Answers without touching the database, so a load balancer restarts only a process that
+    has stopped serving.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -69,6 +72,9 @@ def sync(
 ) -> Health | None:
     """Liveness: the process is up and serving.
 
+     Answers without touching the database, so a load balancer restarts only a process that
+    has stopped serving.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -87,6 +93,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Health]:
     """Liveness: the process is up and serving.
+
+     Answers without touching the database, so a load balancer restarts only a process that
+    has stopped serving.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,6 +117,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Health | None:
     """Liveness: the process is up and serving.
+
+     Answers without touching the database, so a load balancer restarts only a process that
+    has stopped serving.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

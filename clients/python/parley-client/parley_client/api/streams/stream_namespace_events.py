@@ -24,7 +24,7 @@ def _get_kwargs(
     *,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -204,7 +204,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -221,10 +221,13 @@ def sync_detailed(
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -254,7 +257,7 @@ def sync(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -272,10 +275,13 @@ def sync(
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -300,7 +306,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -317,10 +323,13 @@ async def asyncio_detailed(
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -348,7 +357,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -366,10 +375,13 @@ async def asyncio(
      Every change in every room of a namespace: the notes home page follows `notes`.
 
     Args:
-        namespace (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

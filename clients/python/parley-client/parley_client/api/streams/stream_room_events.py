@@ -25,7 +25,7 @@ def _get_kwargs(
     *,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id_header, Unset):
@@ -207,7 +207,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -225,11 +225,15 @@ def sync_detailed(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -261,7 +265,7 @@ def sync(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -280,11 +284,15 @@ def sync(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -311,7 +319,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> Response[
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -329,11 +337,15 @@ async def asyncio_detailed(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -363,7 +375,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
-    last_event_id_header: None | str | Unset = UNSET,
+    last_event_id_header: str | Unset = UNSET,
 ) -> (
     MessageCreatedEvent
     | MessageDeletedEvent
@@ -382,11 +394,15 @@ async def asyncio(
     its comments.
 
     Args:
-        namespace (str):
-        room (str):
-        last_event_id_query (str | Unset):
+        namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
+            `notes` or `chat`.
+        room (str): 1–200 characters without control characters; in namespace `notes`, a note's
+            key.
+        last_event_id_query (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
         types (list[EventType] | Unset):
-        last_event_id_header (None | str | Unset):
+        last_event_id_header (str | Unset): A position in the event log, as the server hands them
+            out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -52,6 +52,8 @@ def sync_detailed(
 ) -> Response[Problem | User]:
     """Who am I
 
+     The user the request's session belongs to.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -75,6 +77,8 @@ def sync(
 ) -> Problem | User | None:
     """Who am I
 
+     The user the request's session belongs to.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -93,6 +97,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Problem | User]:
     """Who am I
+
+     The user the request's session belongs to.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,6 +120,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Problem | User | None:
     """Who am I
+
+     The user the request's session belongs to.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
