@@ -57,7 +57,7 @@ pub async fn stream_room_events(
 ) -> Result<impl Responder, ApiError> {
     let (namespace, room) = path.into_inner();
     let target = target_from_path(namespace, room)?;
-    open(&state, &req, target, query.into_inner())
+    open(&state, &req, target, query.into_inner()).await
 }
 
 /// Stream a namespace's events
@@ -93,9 +93,10 @@ pub async fn stream_namespace_events(
         Target::Namespace(namespace),
         query.into_inner(),
     )
+    .await
 }
 
-fn open(
+async fn open(
     state: &AppState,
     req: &HttpRequest,
     target: Target,
@@ -140,7 +141,8 @@ fn open(
         request,
         state.sse_keep_alive,
         state.replay.clone(),
-    )?;
+    )
+    .await?;
     // nginx and similar proxies buffer responses unless told not to.
     Ok(events
         .customize()
