@@ -223,9 +223,9 @@ struct Start {
 
 impl Start {
     async fn connect(hub: &Arc<Hub>, db: &Db, target: &Target) -> Result<Self, ApiError> {
-        let shutting_down =
-            || ApiError::Unavailable(anyhow::anyhow!("the server is shutting down"));
-        let subscription = hub.subscribe(target.clone()).ok_or_else(shutting_down)?;
+        let subscription = hub
+            .subscribe(target.clone())
+            .ok_or(ApiError::ShuttingDown)?;
         // The hub may be a moment behind the log. Catch up with the log itself, so that
         // `ready` covers every change committed before it; the hub's copies of those are
         // skipped by position. A change made after this reads the log has a greater
