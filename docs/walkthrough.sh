@@ -18,10 +18,9 @@
 #                       order). Any 4xx or 5xx answer the page does not show fails the run.
 #   ```sh watch=N       one `curl -N` event stream, kept open in the background as stream N;
 #                       the run goes on once the stream has sent `ready`
-#   ```text stream=N,M  the next frames streams N and M print, in this order; a `retry:`
-#                       frame the page does not show is skipped, and keep-alive comments are
-#                       ignored wherever they come (the first one may come before or after
-#                       `ready`)
+#   ```text stream=N,M  the next frames streams N and M print, in this order; comment
+#                       lines (keep-alives, which have no frame of their own) are ignored
+#                       wherever they come
 #   <!-- stop N -->     stream N is closed (Ctrl-C, on the page)
 #   <!-- second server -->  the rest needs SECOND_URL
 # Every other block is not run. Values that differ on every run are compared by their shape:
@@ -186,8 +185,6 @@ wt_stop() {
   unset "wt_pid[$1]"
 }
 
-wt_keep_alive() { [ "$1" = ": keep-alive" ]; }
-
 # Consumes stream n's next frames, which must be the page's frames, waiting for them to arrive.
 wt_stream() {
   local n=$1 want wm got gm deadline wid gid
@@ -195,17 +192,15 @@ wt_stream() {
   [ -n "${wt_pid[$n]:-}" ] || wt_fail "the page shows stream $n, which is not open"
   mapfile -t -d '' wants < <(printf '%s\n\n' "$2" | awk 'BEGIN { RS = "" } { printf "%s%c", $0, 0 }')
   for want in "${wants[@]}"; do
-    wm=$(wt_mask <<<"$want")
-    ! wt_keep_alive "$wm" || continue
+    wm=$(sed '/^:/d' <<<"$want" | wt_mask)
     deadline=$((SECONDS + wt_wait))
     while :; do
       mapfile -t -d '' frames < <(wt_frames "stream-$n")
       if [ "${wt_seen[$n]}" -lt "${#frames[@]}" ]; then
         got=${frames[${wt_seen[$n]}]}
         wt_seen[$n]=$((wt_seen[$n] + 1))
-        gm=$(wt_mask <<<"$got")
+        gm=$(sed '/^:/d' <<<"$got" | wt_mask)
         if [ "$gm" = "$wm" ]; then break; fi
-        if wt_keep_alive "$gm" || { [[ $gm == retry:* ]] && [[ $wm != retry:* ]]; }; then continue; fi
         wt_fail "stream $n: the page shows"$'\n'"$wm"$'\n'"but the server sent"$'\n'"$gm"$'\n'"(the whole stream so far:"$'\n'"$(cat "stream-$n"))"
       fi
       [ "$SECONDS" -lt "$deadline" ] ||

@@ -105,7 +105,7 @@ pub fn stream_description() -> String {
         .map(|(wire, _, payload)| format!("`{wire}`: `{payload}`"))
         .collect();
     format!(
-        "An endless `text/event-stream` of `StreamEvent`s. First a `retry:` hint, then, if you resumed, every event after your position in order, then `event: {ready}`, then live events. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: {carries}. `{reset}` means your position is older than the log keeps: refetch, then carry on. Comment lines (`: keep-alive`) arrive when idle. Ignore event types you do not know: newer servers may add some.",
+        "An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: {ready}`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: {carries}. `{reset}` means your position is older than the log keeps: refetch, then carry on. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some.",
         ready = Marker::Ready.as_str(),
         reset = Marker::Reset.as_str(),
         carries = carries.join(", "),

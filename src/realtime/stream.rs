@@ -13,10 +13,11 @@ use actix_web::HttpResponse;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
 use actix_web::web::Bytes;
-use actix_web_lab::sse::{self, Sse};
+use bytestring::ByteString;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::time::{Instant, Sleep};
 
-use super::hub::Hub;
+use super::hub::{Hub, Subscription};
 use crate::api_types::StreamMarker;
 use crate::db::{Db, event_log};
 use crate::error::ApiError;
@@ -41,6 +42,11 @@ const PIECE: usize = 2 * 1024;
 /// The base `retry:` hint; each stream adds up to a second of jitter so that clients
 /// dropped together do not all come back in the same millisecond.
 const RETRY_BASE: Duration = Duration::from_secs(2);
+/// Sent after `keep_alive` without a frame, so that proxies and clients do not take an
+/// idle stream for a dead one. A comment line and no blank line after it: a blank line
+/// ends an event, and several popular parsers hand an event that has no data to the
+/// application as an empty message (see docs/api-design.md, "Framing").
+const KEEP_ALIVE: &[u8] = b": keep-alive\n";
 
 /// Bounds the memory of catching up from the log (replays after `Last-Event-ID`, and slow
 /// subscribers the hub let go), in bytes of event data rather than in rows: events can be
@@ -106,7 +112,7 @@ impl Drop for Reserved {
 type PageSlot = Mutex<Option<Page>>;
 
 struct Page {
-    frames: VecDeque<sse::Event>,
+    frames: VecDeque<Frame>,
     _reserved: Reserved,
     /// Dropped with the page, once the socket has taken its last frame: the stream may
     /// read the next one.
@@ -114,8 +120,40 @@ struct Page {
 }
 
 enum Outgoing {
-    Frame(sse::Event),
+    Frame(Frame),
     Page(Arc<PageSlot>),
+}
+
+/// One event as the client receives it: `id`, `event` and `data` fields, and a blank line.
+/// Written out only when the socket takes it, so that frames waiting for the socket share
+/// their data with the hub's copy of the event.
+struct Frame {
+    id: Position,
+    event: &'static str,
+    data: ByteString,
+}
+
+impl Frame {
+    /// The frame's bytes; the `retry:` hint, if given, goes in as one more field of it.
+    fn encode(&self, retry: Option<Duration>) -> Bytes {
+        let mut out = String::with_capacity(self.data.len() + 64);
+        if let Some(retry) = retry {
+            out.push_str(&format!("retry: {}\n", retry.as_millis()));
+        }
+        out.push_str(&format!("id: {}\nevent: {}\n", self.id, self.event));
+        // A line break inside the data would end the field: each line gets a field of its
+        // own, which parsers join back with `\n`. (Event data is JSON, whose own line
+        // breaks are whitespace.)
+        for line in self.data.split('\n') {
+            for part in line.strip_suffix('\r').unwrap_or(line).split('\r') {
+                out.push_str("data: ");
+                out.push_str(part);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+        Bytes::from(out)
+    }
 }
 
 fn lock(slot: &PageSlot) -> std::sync::MutexGuard<'_, Option<Page>> {
@@ -133,19 +171,18 @@ pub struct StreamRequest {
     pub slot: StreamSlot,
 }
 
-/// Starts the stream's task and returns the response that carries it.
-pub fn open(
+/// Registers the stream with the hub and fixes where it starts, then starts its task and
+/// returns the response that carries it. In that order: once a client has the headers,
+/// every change made after that reaches it (Mercure and Centrifugo do the same), so
+/// `onopen` or a 200 is enough to know a write will be seen; `ready` is not needed for it.
+pub async fn open(
     hub: Arc<Hub>,
     db: Db,
     request: StreamRequest,
     keep_alive: Duration,
     replay: ReplayBudget,
 ) -> Result<impl actix_web::Responder + use<>, ApiError> {
-    if hub.is_closed() {
-        return Err(ApiError::Unavailable(anyhow::anyhow!(
-            "the server is shutting down"
-        )));
-    }
+    let start = Start::connect(&hub, &db, &request.target).await?;
     let (outgoing, frames) = mpsc::channel::<Box<Outgoing>>(OUTGOING_CAPACITY);
     actix_web::rt::spawn(async move {
         let _open = OpenStream::new();
@@ -157,7 +194,7 @@ pub fn open(
             outgoing,
             replay,
         };
-        if let Err(error) = stream.run(request.target, request.resume_from).await {
+        if let Err(error) = stream.run(request.target, request.resume_from, start).await {
             match error {
                 End::ClientGone | End::Shutdown => {}
                 End::Stalled => tracing::debug!("closed: a stream whose client took no replay"),
@@ -165,28 +202,56 @@ pub fn open(
             }
         }
     });
-    let events = Sse::from_infallible_stream(to_socket(frames))
-        .with_keep_alive(keep_alive)
-        .with_retry_duration(retry_with_jitter());
-    // The headers `Sse` itself would send, around a body cut in pieces.
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(ContentEncoding::Identity)
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
-        .body(Pieces {
-            body: events,
+        .body(Body {
+            frames: to_socket(frames),
+            retry: Some(retry_with_jitter()),
+            keep_alive: KeepAlive::new(keep_alive),
             rest: Bytes::new(),
         }))
 }
 
-/// A response body handed over in pieces of at most [`PIECE`] bytes.
-struct Pieces<B> {
-    body: B,
+/// Where a stream starts: its first registration with the hub, and the position up to
+/// which the log (rather than the hub) supplies its events.
+struct Start {
+    subscription: Subscription,
+    upto: Position,
+}
+
+impl Start {
+    async fn connect(hub: &Arc<Hub>, db: &Db, target: &Target) -> Result<Self, ApiError> {
+        let subscription = hub
+            .subscribe(target.clone())
+            .ok_or(ApiError::ShuttingDown)?;
+        // The hub may be a moment behind the log. Catch up with the log itself, so that
+        // `ready` covers every change committed before it; the hub's copies of those are
+        // skipped by position. A change made after this reads the log has a greater
+        // position (a later transaction id) and reaches the hub after the registration.
+        let committed = db.run(|conn| Ok(event_log::head(conn)?)).await?;
+        let upto = committed.max(subscription.start);
+        Ok(Self { subscription, upto })
+    }
+}
+
+/// The response body: the stream's frames, the first one carrying the `retry:` hint as a
+/// field of its own, a keep-alive comment when idle, all handed over in pieces of at
+/// most [`PIECE`] bytes. No frame is a blank line on its own, nor a `retry:` or a comment
+/// followed by one: parsers that follow the standard ignore those, but popular ones turn
+/// them into messages with empty data, which an application that parses every message's
+/// JSON fails on.
+struct Body<S> {
+    frames: S,
+    /// Taken by the first frame.
+    retry: Option<Duration>,
+    keep_alive: KeepAlive,
     rest: Bytes,
 }
 
-impl<B: MessageBody + Unpin> MessageBody for Pieces<B> {
-    type Error = B::Error;
+impl<S: futures_util::Stream<Item = Frame> + Unpin> MessageBody for Body<S> {
+    type Error = std::convert::Infallible;
 
     fn size(&self) -> BodySize {
         BodySize::Stream
@@ -197,15 +262,63 @@ impl<B: MessageBody + Unpin> MessageBody for Pieces<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
-        // An empty piece would end a chunked body early.
-        while this.rest.is_empty() {
-            match Pin::new(&mut this.body).poll_next(cx) {
-                Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
-                other => return other,
+        // Never an empty piece: it would end a chunked body early.
+        if this.rest.is_empty() {
+            match Pin::new(&mut this.frames).poll_next(cx) {
+                Poll::Ready(Some(frame)) => {
+                    this.rest = frame.encode(this.retry.take());
+                    this.keep_alive.sent();
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending if this.keep_alive.due(cx) => {
+                    this.rest = Bytes::from_static(KEEP_ALIVE);
+                }
+                Poll::Pending => return Poll::Pending,
             }
         }
         let piece = this.rest.split_to(this.rest.len().min(PIECE));
         Poll::Ready(Some(Ok(piece)))
+    }
+}
+
+/// When the next keep-alive is due: `period` after the last frame or keep-alive. The timer
+/// is not moved for every frame (that would touch the runtime's timer wheel once per
+/// event per stream); when it fires early, it is set again for the time still left.
+struct KeepAlive {
+    period: Duration,
+    last: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl KeepAlive {
+    fn new(period: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            period,
+            last: now,
+            timer: Box::pin(tokio::time::sleep_until(now + period)),
+        }
+    }
+
+    fn sent(&mut self) {
+        self.last = Instant::now();
+    }
+
+    /// Whether one is due now (then counted as sent); otherwise wakes `cx` when it is.
+    fn due(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let next = self.last + self.period;
+            let now = Instant::now();
+            if next <= now {
+                self.last = now;
+                self.timer.as_mut().reset(now + self.period);
+                return true;
+            }
+            self.timer.as_mut().reset(next);
+        }
     }
 }
 
@@ -216,7 +329,7 @@ impl<B: MessageBody + Unpin> MessageBody for Pieces<B> {
 /// dropped, and its bytes go back to the budget, once the socket has taken its last frame.
 fn to_socket(
     mut outgoing: mpsc::Receiver<Box<Outgoing>>,
-) -> impl futures_util::Stream<Item = sse::Event> {
+) -> impl futures_util::Stream<Item = Frame> + Unpin {
     let mut page: Option<Arc<PageSlot>> = None;
     futures_util::stream::poll_fn(move |cx| {
         loop {
@@ -281,20 +394,26 @@ struct Stream {
 }
 
 impl Stream {
-    async fn run(&mut self, target: Target, resume_from: Option<Position>) -> Result<(), End> {
+    async fn run(
+        &mut self,
+        target: Target,
+        resume_from: Option<Position>,
+        start: Start,
+    ) -> Result<(), End> {
         let mut sent_ready = false;
         // `last`: every event of the stream up to here has been sent (or skipped).
         let mut last = resume_from;
+        let mut start = Some(start);
         loop {
-            let mut subscription = self.hub.subscribe(target.clone()).ok_or(End::Shutdown)?;
-            // The hub may be a moment behind the log. On connecting, catch up with the
-            // log itself, so that `ready` covers every change committed before it; the
-            // hub's copies of those are skipped below by position.
-            let upto = if sent_ready {
-                subscription.start
-            } else {
-                let committed = self.db.run(|conn| Ok(event_log::head(conn)?)).await?;
-                committed.max(subscription.start)
+            // The first registration was made before the response (see `open`); after
+            // that, the hub's own position is enough: `ready` has been sent.
+            let (mut subscription, upto) = match start.take() {
+                Some(Start { subscription, upto }) => (subscription, upto),
+                None => {
+                    let subscription = self.hub.subscribe(target.clone()).ok_or(End::Shutdown)?;
+                    let upto = subscription.start;
+                    (subscription, upto)
+                }
             };
             match last {
                 Some(from) if from < upto => last = Some(self.replay(&target, from, upto).await?),
@@ -384,7 +503,7 @@ impl Stream {
                     )?)
                 })
                 .await?;
-            let frames: VecDeque<sse::Event> = events
+            let frames: VecDeque<Frame> = events
                 .iter()
                 .filter_map(|event| self.frame(event))
                 .collect();
@@ -408,7 +527,7 @@ impl Stream {
     }
 
     /// The event's frame, or `None` if the client did not ask for its type.
-    fn frame(&self, event: &Event) -> Option<sse::Event> {
+    fn frame(&self, event: &Event) -> Option<Frame> {
         if self
             .types
             .as_ref()
@@ -416,10 +535,11 @@ impl Stream {
         {
             return None;
         }
-        let frame = sse::Data::new(event.data.clone())
-            .event(event.kind.as_str())
-            .id(event.position.to_string());
-        Some(frame.into())
+        Some(Frame {
+            id: event.position,
+            event: event.kind.as_str(),
+            data: event.data.clone(),
+        })
     }
 
     async fn send_event(&self, event: &Event) -> Result<(), End> {
@@ -432,7 +552,7 @@ impl Stream {
 
     /// Hands a replay page to the socket and waits until the socket has taken all of it, for
     /// at most the stall timeout from now.
-    async fn send_page(&self, frames: VecDeque<sse::Event>, reserved: Reserved) -> Result<(), End> {
+    async fn send_page(&self, frames: VecDeque<Frame>, reserved: Reserved) -> Result<(), End> {
         if frames.is_empty() {
             return Ok(());
         }
@@ -476,17 +596,57 @@ impl Stream {
         let marker = StreamMarker {
             position: position.to_string(),
         };
-        let frame = sse::Data::new_json(&marker)
-            .map_err(|error| End::Failed(ApiError::Internal(error.into())))?
-            .event(name)
-            .id(position.to_string());
-        self.send(frame.into()).await
+        let data = serde_json::to_string(&marker)
+            .map_err(|error| End::Failed(ApiError::Internal(error.into())))?;
+        self.send(Frame {
+            id: position,
+            event: name,
+            data: data.into(),
+        })
+        .await
     }
 
-    async fn send(&self, frame: sse::Event) -> Result<(), End> {
+    async fn send(&self, frame: Frame) -> Result<(), End> {
         self.outgoing
             .send(Box::new(Outgoing::Frame(frame)))
             .await
             .map_err(|_| End::ClientGone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(data: &str) -> Frame {
+        Frame {
+            id: Position { xid: 7, id: 1 },
+            event: "note.created",
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn the_retry_hint_is_a_field_of_the_frame_it_comes_with() {
+        let bytes = frame("{}").encode(Some(Duration::from_millis(2345)));
+        assert_eq!(
+            bytes,
+            "retry: 2345\nid: 7-1\nevent: note.created\ndata: {}\n\n"
+        );
+        assert_eq!(
+            frame("{}").encode(None),
+            "id: 7-1\nevent: note.created\ndata: {}\n\n"
+        );
+    }
+
+    #[test]
+    fn each_line_of_the_data_is_a_field_of_its_own() {
+        // Parsers join `data:` fields with `\n`; a lone `\r` also ends a line for them.
+        let bytes = frame("{\r\n\"a\": 1,\r\"b\": 2\n}\n").encode(None);
+        assert_eq!(
+            bytes,
+            "id: 7-1\nevent: note.created\n\
+             data: {\ndata: \"a\": 1,\ndata: \"b\": 2\ndata: }\ndata: \n\n"
+        );
     }
 }

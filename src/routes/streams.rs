@@ -85,7 +85,7 @@ pub async fn stream_room_events(
     let query = StreamQuery::from_pairs(query.into_inner())?;
     let (namespace, room) = path.into_inner();
     let target = target_from_path(namespace, room)?;
-    open(&state, &req, target, query)
+    open(&state, &req, target, query).await
 }
 
 /// Stream a namespace's events
@@ -117,10 +117,10 @@ pub async fn stream_namespace_events(
     let mut checker = Checker::default();
     let namespace = checker.check(Namespace::parse("namespace", namespace.into_inner()));
     let namespace = checker.finish(namespace)?;
-    open(&state, &req, Target::Namespace(namespace), query)
+    open(&state, &req, Target::Namespace(namespace), query).await
 }
 
-fn open(
+async fn open(
     state: &AppState,
     req: &HttpRequest,
     target: Target,
@@ -165,7 +165,8 @@ fn open(
         request,
         state.sse_keep_alive,
         state.replay.clone(),
-    )?;
+    )
+    .await?;
     // nginx and similar proxies buffer responses unless told not to.
     Ok(events
         .customize()

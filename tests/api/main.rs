@@ -6,6 +6,7 @@
 mod abuse;
 mod bad_input;
 mod embedded;
+mod framing;
 mod health;
 mod http2;
 mod messages;
