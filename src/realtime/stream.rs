@@ -21,7 +21,7 @@ use super::hub::{Hub, Subscription};
 use crate::api_types::StreamMarker;
 use crate::db::{Db, event_log};
 use crate::error::ApiError;
-use crate::event::{Event, EventType, Position, Target};
+use crate::event::{Event, EventType, Marker, Position, Target};
 use crate::metrics::{METRICS, OpenStream};
 use crate::stream_limits::StreamSlot;
 
@@ -421,7 +421,7 @@ impl Stream {
                 // out by it (say, the data directory was recreated): the client's state
                 // is from elsewhere, and waiting for the log to pass it would skip events.
                 Some(from) if !sent_ready && from > upto => {
-                    self.send_marker("reset", upto).await?;
+                    self.send_marker(Marker::Reset, upto).await?;
                     last = Some(upto);
                 }
                 Some(_) => {}
@@ -429,7 +429,7 @@ impl Stream {
                 None => last = Some(upto),
             }
             if !sent_ready {
-                self.send_marker("ready", last.unwrap_or(upto).max(upto))
+                self.send_marker(Marker::Ready, last.unwrap_or(upto).max(upto))
                     .await?;
                 sent_ready = true;
             }
@@ -466,7 +466,7 @@ impl Stream {
         upto: Position,
     ) -> Result<Position, End> {
         if from < self.floor().await? {
-            self.send_marker("reset", upto).await?;
+            self.send_marker(Marker::Reset, upto).await?;
             return Ok(upto);
         }
         let mut after = from;
@@ -517,7 +517,7 @@ impl Stream {
         // Checked again after reading: a prune that removed anything we needed while we
         // read has raised the floor past `from` by now.
         if from < self.floor().await? {
-            self.send_marker("reset", upto).await?;
+            self.send_marker(Marker::Reset, upto).await?;
         }
         Ok(upto)
     }
@@ -592,7 +592,7 @@ impl Stream {
         End::Stalled
     }
 
-    async fn send_marker(&self, name: &'static str, position: Position) -> Result<(), End> {
+    async fn send_marker(&self, marker_kind: Marker, position: Position) -> Result<(), End> {
         let marker = StreamMarker {
             position: position.to_string(),
         };
@@ -600,7 +600,7 @@ impl Stream {
             .map_err(|error| End::Failed(ApiError::Internal(error.into())))?;
         self.send(Frame {
             id: position,
-            event: name,
+            event: marker_kind.as_str(),
             data: data.into(),
         })
         .await
