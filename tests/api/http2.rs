@@ -11,22 +11,8 @@ use reqwest::{StatusCode, Version};
 use parley::config::Config;
 use parley::startup::Application;
 use parley_testing::sse::SseClient;
+use parley_testing::wait::{DEADLINE, eventually};
 use parley_testing::{TestApp, assert_problem, spawn_app_with};
-
-/// A bound on waiting for something the server must do soon; never reached when it does.
-const DEADLINE: Duration = Duration::from_secs(8);
-
-/// Polls `condition` until it holds, failing the test after `DEADLINE`.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {DEADLINE:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// A client that speaks HTTP/2 from its first byte, as a proxy configured for h2c does.
 fn h2c_client() -> reqwest::Client {

@@ -7,12 +7,14 @@
 //! - [`assert_problem`]: the problem+json assertion of every refusal.
 //! - [`sse::SseClient`]: the one Server-Sent Events client, for tests and the bench.
 //! - [`process::Process`]: the real binary as a child process, with its log and memory.
+//! - [`wait::eventually`]: polls a condition the server must reach soon, with a deadline.
 
 mod app;
 mod problem;
 pub mod process;
 pub mod sse;
 mod user;
+pub mod wait;
 
 pub use app::{TestApp, fresh_database, spawn_app, spawn_app_on, spawn_app_with};
 pub use problem::assert_problem;

@@ -8,22 +8,8 @@ use tokio::net::TcpStream;
 
 use parley_testing::process::{Process, clean_command};
 use parley_testing::sse::SseClient;
+use parley_testing::wait::{DEADLINE, eventually};
 use parley_testing::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_with};
-
-/// A bound on waiting for something the server must do soon; never reached when it does.
-const DEADLINE: Duration = Duration::from_secs(8);
-
-/// Polls `condition` until it holds, failing the test after `DEADLINE`.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {DEADLINE:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// A stream opened on a bare socket and read up to `ready`, so that dropping it closes the
 /// connection at once, as a browser does on reload.
