@@ -247,8 +247,13 @@ impl Presence {
             lock(&self.dirty).anonymous.insert(room.clone());
             return;
         };
+        // Dropped outside any runtime (the server's workers are being torn down): this
+        // process is stopping, and the grace and the sweep decide instead.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let presence = Arc::clone(self);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let slot = presence.slot(&key);
             let generation = {
                 let mut held = slot.lock().await;
