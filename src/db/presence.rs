@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Integer, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
 
-use crate::api_types::{PresenceMember, PresenceSnapshot};
+use crate::api_types::{PresenceCount, PresenceMember, PresenceSnapshot};
 use crate::event::{EventType, Position};
 
 /// A member of a room: who, where.
@@ -249,14 +249,6 @@ pub fn write_counts(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    members: i64,
-    #[diesel(sql_type = BigInt)]
-    anonymous: i64,
-}
-
 /// This process's own counts, which it knows exactly, in place of what it wrote lazily.
 #[derive(Debug, Clone, Copy)]
 pub struct Here {
@@ -264,31 +256,12 @@ pub struct Here {
     pub anonymous: u32,
 }
 
-fn counts_of(
-    conn: &mut PgConnection,
-    namespace: &str,
-    room: &str,
-    here: Here,
-) -> QueryResult<CountRow> {
-    diesel::sql_query(
-        "SELECT coalesce((SELECT members FROM rooms WHERE namespace = $1 AND room = $2), 0)::bigint \
-                AS members, \
-                $4 + coalesce((SELECT sum(streams) FROM presence_anonymous \
-                          WHERE namespace = $1 AND room = $2 AND server_id <> $3), 0)::bigint \
-                AS anonymous",
-    )
-    .bind::<Text, _>(namespace)
-    .bind::<Text, _>(room)
-    .bind::<BigInt, _>(here.server)
-    .bind::<BigInt, _>(i64::from(here.anonymous))
-    .get_result(conn)
-}
-
 /// Who is in the room exactly at `at`, a position no later than the committed head (so
 /// every event up to it, and the interval rows written with them, are visible): the
 /// intervals that began at or before `at` and had not ended by it. Session and anonymous
 /// counts are the current ones (other processes' as they last wrote them, `here`'s
-/// anonymous streams exactly). Above `large` members the list is left out.
+/// anonymous streams exactly). Above `large` members the list is left out. One statement;
+/// also returns the room's current counts, which a large room's streams get next.
 pub fn snapshot(
     conn: &mut PgConnection,
     namespace: &str,
@@ -296,53 +269,74 @@ pub fn snapshot(
     at: Position,
     large: u32,
     here: Here,
-) -> QueryResult<PresenceSnapshot> {
+) -> QueryResult<(PresenceSnapshot, PresenceCount)> {
     #[derive(QueryableByName)]
-    struct MemberRow {
-        #[diesel(sql_type = Text)]
-        username: String,
-        #[diesel(sql_type = Timestamptz)]
-        since: DateTime<Utc>,
+    struct Row {
         #[diesel(sql_type = BigInt)]
-        sessions: i64,
-    }
-    let counts = counts_of(conn, namespace, room, here)?;
-    let anonymous = u64::try_from(counts.anonymous).unwrap_or(0);
-    if counts.members > i64::from(large) {
-        return Ok(PresenceSnapshot {
-            members: Vec::new(),
-            anonymous,
-            large: true,
-        });
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        anonymous: i64,
+        #[diesel(sql_type = Nullable<Text>)]
+        username: Option<String>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        since: Option<DateTime<Utc>>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        sessions: Option<i64>,
     }
     let rows = diesel::sql_query(
-        "SELECT i.username, i.since, \
-                greatest(1, coalesce((SELECT sum(s.sessions) FROM presence_sessions s \
-                    WHERE s.namespace = i.namespace AND s.room = i.room \
-                      AND s.username = i.username), 0))::bigint AS sessions \
-         FROM presence_intervals i \
-         WHERE i.namespace = $1 AND i.room = $2 \
-           AND (i.joined_xid, i.joined_id) <= ($3, $4) \
-           AND (i.left_xid IS NULL OR (i.left_xid, i.left_id) > ($3, $4)) \
-         ORDER BY i.username",
+        "WITH counts AS ( \
+            SELECT coalesce((SELECT members FROM rooms \
+                             WHERE namespace = $1 AND room = $2), 0)::bigint AS total, \
+                   $6 + coalesce((SELECT sum(streams) FROM presence_anonymous \
+                                  WHERE namespace = $1 AND room = $2 AND server_id <> $5), 0)::bigint \
+                       AS anonymous) \
+         SELECT counts.total, counts.anonymous, m.username, m.since, m.sessions \
+         FROM counts LEFT JOIN LATERAL ( \
+            SELECT i.username, i.since, \
+                   greatest(1, coalesce((SELECT sum(s.sessions) FROM presence_sessions s \
+                       WHERE s.namespace = i.namespace AND s.room = i.room \
+                         AND s.username = i.username), 0))::bigint AS sessions \
+            FROM presence_intervals i \
+            WHERE counts.total <= $7 AND i.namespace = $1 AND i.room = $2 \
+              AND (i.joined_xid, i.joined_id) <= ($3, $4) \
+              AND (i.left_xid IS NULL OR (i.left_xid, i.left_id) > ($3, $4))) AS m ON TRUE \
+         ORDER BY m.username",
     )
     .bind::<Text, _>(namespace)
     .bind::<Text, _>(room)
     .bind::<BigInt, _>(at.xid)
     .bind::<BigInt, _>(at.id)
-    .load::<MemberRow>(conn)?;
-    Ok(PresenceSnapshot {
-        members: rows
-            .into_iter()
-            .map(|row| PresenceMember {
-                user: row.username,
-                sessions: u32::try_from(row.sessions).unwrap_or(u32::MAX),
-                since: row.since,
+    .bind::<BigInt, _>(here.server)
+    .bind::<BigInt, _>(i64::from(here.anonymous))
+    .bind::<BigInt, _>(i64::from(large))
+    .load::<Row>(conn)?;
+    let (total, anonymous) = rows.first().map_or((0, 0), |row| {
+        (
+            u64::try_from(row.total).unwrap_or(0),
+            u64::try_from(row.anonymous).unwrap_or(0),
+        )
+    });
+    let members = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(PresenceMember {
+                user: row.username?,
+                sessions: u32::try_from(row.sessions?).unwrap_or(u32::MAX),
+                since: row.since?,
             })
-            .collect(),
-        anonymous,
-        large: false,
-    })
+        })
+        .collect();
+    Ok((
+        PresenceSnapshot {
+            members,
+            anonymous,
+            large: total > u64::from(large),
+        },
+        PresenceCount {
+            members: total,
+            anonymous,
+        },
+    ))
 }
 
 /// Member and anonymous counts of the given rooms, for the large-room counts.

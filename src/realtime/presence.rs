@@ -530,7 +530,7 @@ impl Attendance {
         let (namespace, room) = self.room.clone();
         let large = self.presence.settings.large_room;
         let here = self.presence.here(&namespace, &room);
-        let snapshot = self
+        let (snapshot, count) = self
             .presence
             .db
             .run(move |conn| {
@@ -543,17 +543,7 @@ impl Attendance {
             return Ok((snapshot, None));
         }
         self.hiding.store(true, Ordering::SeqCst);
-        let (namespace, room) = self.room.clone();
-        let counts = self
-            .presence
-            .db
-            .run(move |conn| Ok(presence::counts(conn, &[(namespace, room)])?))
-            .await?;
-        let count = counts
-            .into_iter()
-            .next()
-            .map(|(_, _, members, anonymous)| PresenceCount { members, anonymous });
-        Ok((snapshot, count))
+        Ok((snapshot, Some(count)))
     }
 
     /// Whether the stream leaves out events of this kind: joins and leaves, in large-room

@@ -41,7 +41,7 @@ pub async fn read_presence(
             // A committed position: every event up to it, and the membership rows written
             // with them, are visible to the snapshot.
             let position = event_log::head(conn)?;
-            let snapshot = presence::snapshot(
+            let (snapshot, _) = presence::snapshot(
                 conn,
                 namespace.as_str(),
                 room.as_str(),

@@ -329,12 +329,17 @@ async fn snapshot_then_stream_and_resume_are_gap_free_under_concurrent_joins_and
     tokio::time::sleep(Duration::from_millis(150)).await;
     let (middle, middle_position) = snapshot(&app).await;
     let mut from_snapshot = members(&middle);
-    let (mut follower, replayed, _) = watch(&app, Some(&middle_position)).await;
+    let (mut follower, replayed, follower_ready) = watch(&app, Some(&middle_position)).await;
     let mut follower_last = middle_position.clone();
     for event in &replayed {
         follower_last = event.id.clone().expect("replayed events have ids");
         apply(&mut from_snapshot, event);
     }
+    assert_eq!(
+        members(&follower_ready["presence"]),
+        from_snapshot,
+        "a snapshot and the replay after it give the snapshot at ready's position"
+    );
 
     // The live observer drops its connection twice and resumes.
     let mut kept = Vec::new();
@@ -347,12 +352,17 @@ async fn snapshot_then_stream_and_resume_are_gap_free_under_concurrent_joins_and
             apply(&mut live_members, &event);
         }
         drop(live);
-        let (resumed, replayed, _) = watch(&app, Some(&live_last)).await;
+        let (resumed, replayed, ready) = watch(&app, Some(&live_last)).await;
         live = resumed;
         for event in &replayed {
             live_last = event.id.clone().expect("replayed events have ids");
             apply(&mut live_members, event);
         }
+        assert_eq!(
+            members(&ready["presence"]),
+            live_members,
+            "the live view and its replay give the snapshot at ready's position"
+        );
     }
     for task in churn {
         kept.push(task.await.expect("churn"));
@@ -601,4 +611,34 @@ async fn large_rooms_get_counts_instead_of_joins_and_leaves() {
         }
     }
     assert_eq!(observer.last_id.as_deref(), ready["position"].as_str());
+}
+
+/// A browser's `EventSource` sends the session cookie, not a bearer token: the stream is
+/// its user's all the same.
+#[tokio::test]
+async fn the_session_cookie_makes_a_stream_its_users() {
+    let app = app().await;
+    let alice = app.signed_in("alice").await;
+    let url = app.url(&format!("{ROOM}/events"));
+    let mut stream = SseClient::from_response(
+        app.client
+            .get(&url)
+            .header("cookie", format!("parley_session={}", alice.token))
+            .send()
+            .await
+            .expect("the stream"),
+        &url,
+    )
+    .expect("an event stream");
+    let ready = stream.expect_event().await;
+    assert_eq!(ready.event, "ready");
+    assert_eq!(ready.json()["you"], "alice");
+    let forged = app
+        .client
+        .get(&url)
+        .header("cookie", "parley_session=forged")
+        .send()
+        .await
+        .expect("GET");
+    assert_problem(forged, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
