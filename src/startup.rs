@@ -131,7 +131,7 @@ impl Application {
             },
         )
         .await
-        .map_err(|error| anyhow!("could not register for presence: {error}"))?;
+        .context("could not register this server for presence")?;
         let workers = workers();
         let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
