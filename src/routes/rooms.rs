@@ -23,13 +23,19 @@ pub struct ListRoomsQuery {
     cursor: Option<String>,
 }
 
-/// A page of rooms ends after a room's activity time (in microseconds, as stored) and name.
+/// A page of rooms ends after a room's activity time (in microseconds, as stored) and name:
+/// `<micros>:<room>`. A time alone is a position too (before every room of that time), and
+/// times beyond the years 1–9999 are taken as those years' ends: any number is a position.
 impl Position for After {
     fn from_text(text: String) -> Option<Self> {
-        let (micros, room) = text.split_once(':')?;
-        let last_activity = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        /// 0001-01-01 and 9999-12-31T23:59:59.999999, in microseconds since 1970.
+        const RANGE: std::ops::RangeInclusive<i64> =
+            -62_135_596_800_000_000..=253_402_300_799_999_999;
+        let (micros, room) = text.split_once(':').unwrap_or((&text, ""));
+        let micros = micros.parse::<i64>().ok()?;
+        let micros = micros.clamp(*RANGE.start(), *RANGE.end());
         Some(After {
-            last_activity,
+            last_activity: DateTime::from_timestamp_micros(micros)?,
             room: room.to_owned(),
         })
     }
@@ -81,4 +87,22 @@ pub async fn list_rooms(
         room: room.room.clone(),
     });
     Ok(HttpResponse::Ok().json(RoomPage { items, next_cursor }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_any_number_is_a_position() {
+        let after = After {
+            last_activity: DateTime::from_timestamp_micros(1_764_547_200_123_456).expect("time"),
+            room: "a:b".to_owned(),
+        };
+        assert_eq!(After::from_text(after.to_text()), Some(after));
+        for number in ["1", "9223372036854775807", "-9223372036854775808"] {
+            assert!(After::from_text(number.to_owned()).is_some(), "{number}");
+        }
+        assert_eq!(After::from_text("soon:room".to_owned()), None);
+    }
 }
