@@ -78,6 +78,8 @@ pub struct Presence {
     members: Mutex<HashMap<MemberKey, Arc<tokio::sync::Mutex<Slot>>>>,
     rooms: Mutex<HashMap<RoomKey, RoomLocal>>,
     dirty: Mutex<Dirty>,
+    /// Members to register again after this process was taken for dead (see `beat`).
+    rejoin: Mutex<Vec<MemberKey>>,
     /// Shutting down: no more leaves (the grace and the sweep of another process, or of
     /// this one restarted, decide them).
     stopping: AtomicBool,
@@ -108,6 +110,7 @@ impl Presence {
             members: Mutex::default(),
             rooms: Mutex::default(),
             dirty: Mutex::default(),
+            rejoin: Mutex::default(),
             stopping: AtomicBool::new(false),
             task: Mutex::new(None),
         });
@@ -353,7 +356,7 @@ impl Presence {
             .run(move |conn| Ok(presence::heartbeat(conn, server)?))
             .await?;
         if alive {
-            return Ok(());
+            return self.rejoin().await;
         }
         let fresh = self
             .db
@@ -365,19 +368,31 @@ impl Presence {
             "this server was taken for dead; registering again"
         );
         self.server.store(fresh, Ordering::SeqCst);
-        let slots: Vec<(MemberKey, Arc<tokio::sync::Mutex<Slot>>)> = lock(&self.members)
-            .iter()
-            .map(|(key, slot)| (key.clone(), Arc::clone(slot)))
-            .collect();
-        for (key, slot) in slots {
+        let members: Vec<MemberKey> = lock(&self.members).keys().cloned().collect();
+        lock(&self.rejoin).extend(members);
+        let rooms: Vec<RoomKey> = lock(&self.rooms).keys().cloned().collect();
+        lock(&self.dirty).anonymous.extend(rooms);
+        self.rejoin().await
+    }
+
+    /// Joins again, under this process's new id, the members it registered before it was
+    /// taken for dead; those that fail (the database is away) are tried at the next beat.
+    async fn rejoin(&self) -> Result<(), ApiError> {
+        let pending = std::mem::take(&mut *lock(&self.rejoin));
+        let mut result = Ok(());
+        for key in pending {
+            let slot = lock(&self.members).get(&key).cloned();
+            let Some(slot) = slot else { continue };
             let held = slot.lock().await;
-            if held.registered {
-                self.join(&key, held.streams.max(1)).await?;
+            if !held.registered {
+                continue;
+            }
+            if let Err(error) = self.join(&key, held.streams.max(1)).await {
+                lock(&self.rejoin).push(key);
+                result = Err(error);
             }
         }
-        let mut dirty = lock(&self.dirty);
-        dirty.anonymous.extend(lock(&self.rooms).keys().cloned());
-        Ok(())
+        result
     }
 
     /// Announces the leaves of every member of every server whose heartbeat is older than
