@@ -133,8 +133,11 @@ struct Room {
 enum Found {
     Rows(Vec<(i64, ByteString)>),
     NoNote,
-    /// Fewer messages than asked for, and older ones exist.
-    TooFew,
+    /// Fewer messages than asked for, and older ones exist; `shrunk`: fewer than it
+    /// keeps, since deletes.
+    TooFew {
+        shrunk: bool,
+    },
     /// Loading, or not yet exact at the head.
     NotYet,
 }
@@ -481,7 +484,12 @@ impl Recent {
             match &entry.state {
                 State::Kept(kept) if kept.exact_at(head) => {
                     if kept.note {
-                        kept.first(fetch).map_or(Found::TooFew, Found::Rows)
+                        kept.first(fetch).map_or(
+                            Found::TooFew {
+                                shrunk: kept.messages.len() < self.limits.messages,
+                            },
+                            Found::Rows,
+                        )
                     } else {
                         Found::NoNote
                     }
@@ -501,9 +509,11 @@ impl Recent {
                 inner.stats.hits += 1;
                 return Lookup::NoNote;
             }
-            Some(Found::TooFew) => {
-                // Deletes left fewer messages than asked for: load it again later.
-                inner.remove(namespace, room);
+            Some(Found::TooFew { shrunk }) => {
+                // Deletes left fewer messages than it keeps: load it again on a later read.
+                if shrunk {
+                    inner.remove(namespace, room);
+                }
                 inner.stats.misses += 1;
                 return Lookup::Miss(None);
             }
