@@ -1790,8 +1790,13 @@ fn list_select(room: &str) -> String {
     )
 }
 
+/// How long after pgbench exits its backends' CPU is read (see `run_pgbench_select`).
+const PGBENCH_REAPED: Duration = Duration::from_secs(1);
+
 /// One side of one round.
 struct ReadRound {
+    /// Reads (or pgbench transactions) completed in the measured time.
+    count: u64,
     rate: f64,
     p50: Duration,
     p99: Duration,
@@ -1805,9 +1810,8 @@ impl ReadRound {
 
     /// PostgreSQL's CPU per read, in microseconds.
     fn postgres_per_read(&self) -> Option<f64> {
-        let reads = self.rate * self.usage.wall.as_secs_f64();
         self.postgres()
-            .map(|cpu| cpu.as_secs_f64() * 1e6 / reads.max(1.0))
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / (self.count as f64).max(1.0))
     }
 }
 
@@ -1922,6 +1926,7 @@ async fn reads(args: ReadsArgs) -> Result<bool> {
                 None => (Duration::ZERO, Duration::ZERO),
             };
             let parley = ReadRound {
+                count: load.latencies.len() as u64,
                 rate: load.per_second(),
                 p50,
                 p99,
@@ -1989,7 +1994,12 @@ async fn run_pgbench_select(
         .await
         .with_context(|| format!("pgbench did not finish within {bound:?}"))?
         .with_context(|| format!("run {}", args.pgbench.display()))?;
-    let usage = meter.stop()?;
+    let ran = meter.started.elapsed();
+    // pgbench's backends exit with it; their CPU is counted once PostgreSQL has reaped
+    // them (until then they are neither alive nor in its children's total).
+    tokio::time::sleep(PGBENCH_REAPED).await;
+    let mut usage = meter.stop()?;
+    usage.wall = ran;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -2009,6 +2019,7 @@ async fn run_pgbench_select(
     };
     let latency = Duration::from_secs_f64(field("latency average = ")? / 1000.0);
     Ok(ReadRound {
+        count: field("number of transactions actually processed: ")? as u64,
         rate: field("tps = ")?,
         // pgbench prints an average only: shown in the p50 column, no p99.
         p50: latency,
