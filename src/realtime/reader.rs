@@ -74,8 +74,8 @@ async fn follow(db: Db, hub: Arc<Hub>, recent: Arc<Recent>, commits: Arc<Commits
         }
         // Read-your-writes for lists answered from memory (`recent`): the commits counted
         // before this snapshot are below its `xmax`, and everything below its `xmin` is
-        // read by the end of this cycle. Only while some acknowledged write is not yet
-        // known to be read, so an idle or read-only server runs no extra query.
+        // read by the end of this cycle. Only while a list waits for that (see
+        // `Recent::needs_fence`), so a server that only reads or writes pays nothing.
         let acknowledged = commits.acknowledged();
         let fence = if recent.needs_fence(acknowledged) {
             db.run(|conn| Ok(room_snapshot::snapshot_bounds(conn)?))

@@ -12,6 +12,7 @@
 //! memory", has the argument.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ use crate::event::{Event, EventType, Position};
 /// before it reads the database instead. The reader is woken by every commit, so this is
 /// reached only while some transaction holds `xmin` back.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_millis(20);
+/// While a list waits, it wakes the reader this often: covering a write can take two
+/// reader cycles, and the second may otherwise wait for the next commit or poll.
+const NUDGE: Duration = Duration::from_millis(2);
 /// Events of a room that arrive while it loads, kept until the load is done; beyond it
 /// the load is given up (the room is read from the database).
 const MAX_BUFFERED: usize = 10_000;
@@ -86,6 +90,10 @@ pub struct Recent {
     /// `(acknowledged, xmax)` of reader cycles whose writes are not covered yet, oldest
     /// first; only the reader touches it.
     fences: Mutex<VecDeque<(u64, i64)>>,
+    /// Set by a list waiting for the reader to cover this process's writes: the reader
+    /// takes snapshot bounds only then (and until the fences it took are covered), so a
+    /// server that only writes, or whose lists find everything covered, pays nothing.
+    wanted: AtomicBool,
 }
 
 struct Inner {
@@ -288,8 +296,8 @@ impl Inner {
             return;
         };
         if let Some(entry) = rooms.remove(room) {
-            self.count -= 1;
-            self.bytes -= entry.bytes;
+            self.count = self.count.saturating_sub(1);
+            self.bytes = self.bytes.saturating_sub(entry.bytes);
         }
         if rooms.is_empty() {
             self.rooms.remove(namespace);
@@ -344,6 +352,7 @@ impl Recent {
             covered: watch::Sender::new(commits.acknowledged()),
             commits,
             fences: Mutex::new(VecDeque::new()),
+            wanted: AtomicBool::new(false),
         })
     }
 
@@ -421,22 +430,34 @@ impl Recent {
             return true;
         }
         let mut covered = self.covered.subscribe();
-        // The reader may be idle while the fence waits for a later snapshot.
-        self.commits.wake_reader();
-        matches!(
-            tokio::time::timeout(
-                READ_YOUR_WRITES_WAIT,
-                covered.wait_for(|covered| *covered >= acknowledged)
-            )
-            .await,
-            Ok(Ok(_))
-        )
+        let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
+        loop {
+            self.wanted.store(true, Ordering::SeqCst);
+            self.commits.wake_reader();
+            let waited =
+                tokio::time::timeout(NUDGE, covered.wait_for(|covered| *covered >= acknowledged))
+                    .await;
+            match waited {
+                Ok(reached) => return reached.is_ok(),
+                Err(_) if tokio::time::Instant::now() >= deadline => return false,
+                Err(_) => {}
+            }
+        }
     }
 
-    /// For the reader, before it reads the log: whether some acknowledged writes are not
-    /// covered yet, so that it should take the snapshot bounds for [`Recent::fence`].
+    /// For the reader, before it reads the log: whether to take the snapshot bounds for
+    /// [`Recent::fence`]: some acknowledged write is not covered yet, and a list waits
+    /// for it or an earlier fence is still open.
     pub fn needs_fence(&self, acknowledged: u64) -> bool {
-        acknowledged > *self.covered.borrow()
+        if acknowledged <= *self.covered.borrow() {
+            return false;
+        }
+        let open = !self
+            .fences
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        self.wanted.swap(false, Ordering::SeqCst) || open
     }
 
     /// For the reader, after a cycle that read the log up to the end (everything below
@@ -601,7 +622,7 @@ impl Recent {
         let before = entry.bytes;
         entry.bytes = bytes;
         entry.state = State::Kept(room);
-        inner.bytes = inner.bytes - before + bytes;
+        inner.bytes = inner.bytes.saturating_sub(before) + bytes;
         inner.stats.loads += 1;
         inner.evict(&self.limits);
         // `ticket` is dropped here and finds the room kept, not loading.
