@@ -272,16 +272,6 @@ impl Drop for Ticket {
     }
 }
 
-impl Ticket {
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    pub fn room(&self) -> &str {
-        &self.room
-    }
-}
-
 impl Inner {
     fn entry(&self, namespace: &str, room: &str) -> Option<&Entry> {
         self.rooms.get(namespace)?.get(room)
