@@ -21,6 +21,7 @@ use crate::db::{Db, event_log, migrations};
 use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
 use crate::realtime::hub::Hub;
 use crate::realtime::reader::Reader;
+use crate::realtime::recent::{Recent, RecentLimits, RecentStats};
 use crate::realtime::stream::ReplayBudget;
 use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
@@ -36,6 +37,7 @@ pub struct Application {
     port: u16,
     server: Server,
     hub: Arc<Hub>,
+    recent: Arc<Recent>,
     streams: Arc<StreamLimits>,
     reader: Reader,
     cluster: Option<Cluster>,
@@ -48,6 +50,7 @@ pub struct AppHandle {
     server: ServerHandle,
     hub: Arc<Hub>,
     streams: Arc<StreamLimits>,
+    recent: Arc<Recent>,
 }
 
 impl AppHandle {
@@ -77,6 +80,11 @@ impl AppHandle {
     pub fn max_streams_per_address(&self) -> usize {
         self.streams.max_per_address()
     }
+
+    /// What the recent messages kept in memory hold and have answered (for tests).
+    pub fn recent_stats(&self) -> RecentStats {
+        self.recent.stats()
+    }
 }
 
 impl Application {
@@ -105,9 +113,16 @@ impl Application {
         );
         let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
+        let limits = RecentLimits {
+            rooms: config.recent.recent_rooms,
+            messages: usize::from(config.recent.recent_messages),
+            bytes: config.recent.recent_memory as usize,
+        };
+        let recent = Recent::new(head, limits, db.commits());
         let reader = Reader::start(
             db.clone(),
             Arc::clone(&hub),
+            Arc::clone(&recent),
             database_url.clone(),
             config.retention,
         );
@@ -116,6 +131,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             hub: Arc::clone(&hub),
+            recent: Arc::clone(&recent),
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
@@ -204,6 +220,7 @@ impl Application {
             port: address.port(),
             server,
             hub,
+            recent,
             streams,
             reader,
             cluster,
@@ -219,6 +236,7 @@ impl Application {
             server: self.server.handle(),
             hub: Arc::clone(&self.hub),
             streams: Arc::clone(&self.streams),
+            recent: Arc::clone(&self.recent),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod notes;
 pub mod outbox;
 pub mod pool;
 pub mod readiness;
+pub mod room_snapshot;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -3,4 +3,5 @@
 
 pub mod hub;
 pub mod reader;
+pub mod recent;
 pub mod stream;

@@ -13,5 +13,6 @@ mod messages;
 mod notes;
 mod openapi;
 mod pages;
+mod recent;
 mod streams;
 mod users;
