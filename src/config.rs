@@ -47,6 +47,9 @@ pub struct Config {
     #[command(flatten)]
     pub database: DatabaseConfig,
 
+    #[command(flatten)]
+    pub recent: RecentConfig,
+
     /// How often an idle event stream sends a keep-alive comment.
     #[arg(global = true, long, env = "PARLEY_SSE_KEEP_ALIVE", default_value = "15s", value_parser = parse_duration)]
     pub sse_keep_alive: Duration,
@@ -241,6 +244,33 @@ pub struct DatabaseConfig {
     /// How long a request waits for a free database connection before answering 503.
     #[arg(global = true, long, env = "PARLEY_DB_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub db_timeout: Duration,
+}
+
+/// The recent messages kept in memory (`realtime::recent`), which answer the first page of
+/// a room's list without the database.
+#[derive(Debug, Clone, Args)]
+pub struct RecentConfig {
+    /// Most rooms whose newest messages are kept in memory, the least recently read
+    /// going first; a room is kept once it has been read twice. 0 keeps none: every list
+    /// reads the database.
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_RECENT_ROOMS",
+        default_value_t = 1000
+    )]
+    pub recent_rooms: usize,
+
+    /// Messages kept per room: the first page of a list with a `limit` up to this is
+    /// answered from memory (1–100).
+    #[arg(global = true, long, env = "PARLEY_RECENT_MESSAGES", default_value_t = 100,
+        value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub recent_messages: u16,
+
+    /// Most bytes the kept rooms hold together, message text included; beyond it the
+    /// least recently read rooms are let go. Accepts `KiB`, `MiB` and `GiB`.
+    #[arg(global = true, long, env = "PARLEY_RECENT_MEMORY", default_value = "64MiB", value_parser = parse_bytes)]
+    pub recent_memory: u32,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::{Presence, PresenceSettings};
 use crate::realtime::reader::Reader;
+use crate::realtime::recent::{Recent, RecentLimits, RecentStats};
 use crate::realtime::stream::ReplayBudget;
 use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
@@ -39,6 +40,7 @@ pub struct Application {
     server: Server,
     hub: Arc<Hub>,
     presence: Arc<Presence>,
+    recent: Arc<Recent>,
     streams: Arc<StreamLimits>,
     reader: Reader,
     cluster: Option<Cluster>,
@@ -52,6 +54,7 @@ pub struct AppHandle {
     hub: Arc<Hub>,
     presence: Arc<Presence>,
     streams: Arc<StreamLimits>,
+    recent: Arc<Recent>,
 }
 
 impl AppHandle {
@@ -84,6 +87,11 @@ impl AppHandle {
     pub fn max_streams_per_address(&self) -> usize {
         self.streams.max_per_address()
     }
+
+    /// What the recent messages kept in memory hold and have answered (for tests).
+    pub fn recent_stats(&self) -> RecentStats {
+        self.recent.stats()
+    }
 }
 
 impl Application {
@@ -112,10 +120,17 @@ impl Application {
         );
         let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
+        let limits = RecentLimits {
+            rooms: config.recent.recent_rooms,
+            messages: usize::from(config.recent.recent_messages),
+            bytes: config.recent.recent_memory as usize,
+        };
+        let recent = Recent::new(head, limits, db.commits());
         let ephemeral = Ephemeral::new(Arc::clone(&hub), db.clone());
         let reader = Reader::start(
             db.clone(),
             Arc::clone(&hub),
+            Arc::clone(&recent),
             database_url.clone(),
             config.retention,
             Arc::clone(&ephemeral),
@@ -137,6 +152,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             hub: Arc::clone(&hub),
+            recent: Arc::clone(&recent),
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             sse_keep_alive: config.sse_keep_alive,
@@ -229,6 +245,7 @@ impl Application {
             server,
             hub,
             presence,
+            recent,
             streams,
             reader,
             cluster,
@@ -245,6 +262,7 @@ impl Application {
             hub: Arc::clone(&self.hub),
             presence: Arc::clone(&self.presence),
             streams: Arc::clone(&self.streams),
+            recent: Arc::clone(&self.recent),
         }
     }
 

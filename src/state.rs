@@ -13,6 +13,7 @@ use crate::rate_limit::{LoginLimiter, RegistrationLimiter, TypingLimiter};
 use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
+use crate::realtime::recent::Recent;
 use crate::realtime::stream::ReplayBudget;
 use crate::stream_limits::StreamLimits;
 
@@ -20,6 +21,8 @@ use crate::stream_limits::StreamLimits;
 pub struct AppState {
     pub db: Db,
     pub hub: Arc<Hub>,
+    /// The newest messages of the rooms being read, exact at the reader's head.
+    pub recent: Arc<Recent>,
     pub session_ttl: Duration,
     pub secure_cookies: bool,
     pub sse_keep_alive: Duration,

@@ -13,6 +13,9 @@
 //!   as a share of it.
 //! - `ceiling`: `pgbench` with a one-row INSERT per transaction against the server's own
 //!   database: what PostgreSQL alone can commit on this machine.
+//! - `reads`: the first page of a room's list at N clients, and `pgbench` running the
+//!   same `SELECT` on the same database, alternating for several rounds: reads as a
+//!   share of what PostgreSQL alone serves, and PostgreSQL's CPU per read on each side.
 //! - `idle`: opens many idle event streams and reports the server's resident memory
 //!   before and after, then checks every stream still delivers.
 //! - `soak`: starts its own PostgreSQL cluster and `parley` server, runs steady mixed
@@ -61,6 +64,8 @@ enum Command {
     Throughput(ThroughputArgs),
     /// pgbench's one-row-insert ceiling on the server's own database.
     Ceiling(CeilingArgs),
+    /// Reads of a room's first page at N clients against pgbench's ceiling for the same SELECT.
+    Reads(ReadsArgs),
     /// Idle streams: memory per open stream, then check every stream still delivers.
     Idle(IdleArgs),
     /// Long mixed load on a server and database of its own, with a database restart.
@@ -241,6 +246,34 @@ struct CeilingArgs {
 }
 
 #[derive(Debug, Args)]
+struct ReadsArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The server's `--data-dir`: pgbench connects over `<data-dir>/postgres` as role
+    /// `parley` to database `parley`.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Closed-loop HTTP clients, and pgbench clients (`-c`).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    clients: u64,
+    /// Measured time of each side in each round (pgbench: whole seconds).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Unmeasured reads before each Parley measurement.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Rounds of Parley then pgbench; the medians are compared.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    rounds: u64,
+    /// The pgbench binary.
+    #[arg(long, default_value = "/usr/lib/postgresql/15/bin/pgbench")]
+    pgbench: PathBuf,
+    /// pgbench worker threads (`-j`; at most the number of clients).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pgbench_threads: u64,
+}
+
+#[derive(Debug, Args)]
 struct IdleArgs {
     #[command(flatten)]
     server: ServerArgs,
@@ -350,6 +383,7 @@ fn main() -> std::process::ExitCode {
             Command::Fanout(args) => fanout(args).await,
             Command::Throughput(args) => throughput(args).await,
             Command::Ceiling(args) => ceiling(args).await,
+            Command::Reads(args) => reads(args).await,
             Command::Idle(args) => idle(args).await,
             Command::Soak(args) => soak(args).await,
         }
@@ -1737,6 +1771,261 @@ async fn run_pgbench(
     );
     usage.print("while pgbench ran");
     Ok(Ceiling { tps, failed })
+}
+
+// ---------------------------------------------------------------------------------------
+// reads: the first page of a room's list against pgbench's ceiling for the same SELECT
+
+/// The statement Parley's database path runs for `?limit=20` of a room (diesel's text,
+/// as `pg_stat_statements` shows it), with the room's values written in: pgbench runs it
+/// prepared (`-M prepared`), as diesel does.
+fn list_select(room: &str) -> String {
+    format!(
+        "SELECT \"messages\".\"id\", \"messages\".\"namespace\", \"messages\".\"room\", \
+         \"messages\".\"author_id\", \"messages\".\"message\", \"messages\".\"created_at\", \
+         \"messages\".\"updated_at\", \"users\".\"username\" FROM (\"messages\" INNER JOIN \
+         \"users\" ON (\"messages\".\"author_id\" = \"users\".\"id\")) WHERE \
+         ((\"messages\".\"namespace\" = 'chat') AND (\"messages\".\"room\" = '{room}')) \
+         ORDER BY \"messages\".\"id\" DESC LIMIT 21;\n"
+    )
+}
+
+/// How long after pgbench exits its backends' CPU is read (see `run_pgbench_select`).
+const PGBENCH_REAPED: Duration = Duration::from_secs(1);
+
+/// One side of one round.
+struct ReadRound {
+    /// Reads (or pgbench transactions) completed in the measured time.
+    count: u64,
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    usage: CpuUsage,
+}
+
+impl ReadRound {
+    fn postgres(&self) -> Option<Duration> {
+        self.usage.server.as_ref().map(|server| server.postgres)
+    }
+
+    /// PostgreSQL's CPU per read, in microseconds.
+    fn postgres_per_read(&self) -> Option<f64> {
+        self.postgres()
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / (self.count as f64).max(1.0))
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn reads_line(cells: [&str; 10]) {
+    println!(
+        "{:<8} {:>5} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>8}",
+        cells[0],
+        cells[1],
+        cells[2],
+        cells[3],
+        cells[4],
+        cells[5],
+        cells[6],
+        cells[7],
+        cells[8],
+        cells[9]
+    );
+}
+
+fn print_read_round(side: &str, round: u64, result: &ReadRound) {
+    let percent = |cpu: Duration| format!("{:.0}%", result.usage.share(cpu));
+    let (parley, postgres) = match &result.usage.server {
+        Some(server) => (percent(server.parley), percent(server.postgres)),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    let client = percent(result.usage.user + result.usage.system + result.usage.children);
+    let others = percent(result.usage.others());
+    let per_read = result
+        .postgres_per_read()
+        .map_or("-".to_owned(), |us| format!("{us:.1}"));
+    let millis = |d: Duration| match d.is_zero() {
+        true => "-".to_owned(),
+        false => format!("{:.3}", d.as_secs_f64() * 1000.0),
+    };
+    reads_line([
+        side,
+        &round.to_string(),
+        &format!("{:.0}", result.rate),
+        &millis(result.p50),
+        &millis(result.p99),
+        &client,
+        &parley,
+        &postgres,
+        &others,
+        &per_read,
+    ]);
+}
+
+async fn reads(args: ReadsArgs) -> Result<bool> {
+    prepare_open_files(args.clients, args.server.pid)?;
+    let work = Arc::new(Workload::prepare(args.server.base()?, true).await?);
+    let room = format!("bench-read-{}", work.tag);
+    let socket_dir = args.data_dir.join("postgres");
+    let script = std::env::temp_dir().join(format!("parley-bench-{}.sql", random_hex(6)?));
+    std::fs::write(&script, list_select(&room))
+        .with_context(|| format!("write {}", script.display()))?;
+    println!(
+        "reads: GET /api/rooms/chat/{room}/messages?limit=20 ({READ_ROOM_MESSAGES} messages) at \
+         {} closed-loop clients, then pgbench -M prepared running the SELECT of Parley's \
+         database path for the same room ({} clients, {} threads) on {} as parley/parley; \
+         {:?} each, {} rounds",
+        args.clients,
+        args.clients,
+        args.pgbench_threads.min(args.clients),
+        socket_dir.display(),
+        args.duration,
+        args.rounds
+    );
+    println!(
+        "CPU as % of one core ({} cores = {}00%); client: the bench itself, or pgbench; \
+         other: every other process; pg/read: PostgreSQL CPU per read (µs); pgbench's p50 \
+         column is its latency average",
+        cores(),
+        cores()
+    );
+    reads_line([
+        "(ms)", "round", "per s", "p50", "p99", "client", "parley", "pg", "other", "pg/read",
+    ]);
+    let mut clean = true;
+    let mut parley_rounds = Vec::new();
+    let mut pgbench_rounds = Vec::new();
+    let outcome: Result<()> = async {
+        for round in 1..=args.rounds {
+            if !args.warmup.is_zero() {
+                closed_loop(&work, Op::ListMessages, args.clients, args.warmup, u64::MAX).await?;
+            }
+            let meter = CpuMeter::start(args.server.pid)?;
+            let mut load = closed_loop(
+                &work,
+                Op::ListMessages,
+                args.clients,
+                args.duration,
+                u64::MAX,
+            )
+            .await?;
+            let usage = meter.stop()?;
+            clean &= load.errors == 0;
+            if let Some(error) = &load.first_error {
+                println!("first error: {error}");
+            }
+            let (p50, p99) = match summary(&mut load.latencies) {
+                Some((_, [p50, _, p99, _])) => (p50, p99),
+                None => (Duration::ZERO, Duration::ZERO),
+            };
+            let parley = ReadRound {
+                count: load.latencies.len() as u64,
+                rate: load.per_second(),
+                p50,
+                p99,
+                usage,
+            };
+            print_read_round("parley", round, &parley);
+            parley_rounds.push(parley);
+            let pgbench = run_pgbench_select(&args, &socket_dir, &script).await?;
+            print_read_round("pgbench", round, &pgbench);
+            pgbench_rounds.push(pgbench);
+        }
+        Ok(())
+    }
+    .await;
+    let _ = std::fs::remove_file(&script);
+    outcome?;
+    let rate = |rounds: &[ReadRound]| median(rounds.iter().map(|r| r.rate).collect());
+    let per_read = |rounds: &[ReadRound]| {
+        median(
+            rounds
+                .iter()
+                .filter_map(ReadRound::postgres_per_read)
+                .collect(),
+        )
+    };
+    let (parley, ceiling) = (rate(&parley_rounds), rate(&pgbench_rounds));
+    println!(
+        "median reads: parley {parley:.0}/s, pgbench {ceiling:.0}/s: parley = {:.1}% of the ceiling",
+        100.0 * parley / ceiling.max(1e-6)
+    );
+    if args.server.pid.is_some() {
+        println!(
+            "median PostgreSQL CPU per read: parley {:.1} µs, pgbench {:.1} µs",
+            per_read(&parley_rounds),
+            per_read(&pgbench_rounds)
+        );
+    }
+    Ok(clean)
+}
+
+/// pgbench with the list's SELECT, for `--duration`: its rate and latency, and the CPU.
+async fn run_pgbench_select(
+    args: &ReadsArgs,
+    socket_dir: &Path,
+    script: &Path,
+) -> Result<ReadRound> {
+    let seconds = args.duration.as_secs().max(1);
+    let threads = args.pgbench_threads.min(args.clients);
+    let mut command = tokio::process::Command::new(&args.pgbench);
+    command
+        .args(["--no-vacuum", "--protocol", "prepared"])
+        .arg("--host")
+        .arg(socket_dir)
+        .args(["--username", "parley"])
+        .args(["--client", &args.clients.to_string()])
+        .args(["--jobs", &threads.to_string()])
+        .args(["--time", &seconds.to_string()])
+        .arg("--file")
+        .arg(script)
+        .arg("parley")
+        .kill_on_drop(true);
+    let meter = CpuMeter::start(args.server.pid)?;
+    let bound = Duration::from_secs(seconds + 60);
+    let output = tokio::time::timeout(bound, command.output())
+        .await
+        .with_context(|| format!("pgbench did not finish within {bound:?}"))?
+        .with_context(|| format!("run {}", args.pgbench.display()))?;
+    let ran = meter.started.elapsed();
+    // pgbench's backends exit with it; their CPU is counted once PostgreSQL has reaped
+    // them (until then they are neither alive nor in its children's total).
+    tokio::time::sleep(PGBENCH_REAPED).await;
+    let mut usage = meter.stop()?;
+    usage.wall = ran;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "pgbench failed ({}): {}{}",
+            output.status,
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let field = |prefix: &str| -> Result<f64> {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', '/']).next())
+            .and_then(|number| number.parse().ok())
+            .ok_or_else(|| anyhow!("pgbench printed no `{prefix}` line:\n{stdout}"))
+    };
+    let latency = Duration::from_secs_f64(field("latency average = ")? / 1000.0);
+    Ok(ReadRound {
+        count: field("number of transactions actually processed: ")? as u64,
+        rate: field("tps = ")?,
+        // pgbench prints an average only: shown in the p50 column, no p99.
+        p50: latency,
+        p99: Duration::ZERO,
+        usage,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,20 +10,33 @@
 //! `NOTIFY` outside any write transaction for every burst of commits, for the other server
 //! processes on the same database.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::Notify;
 
 #[derive(Debug, Default)]
 pub struct Commits {
     reader: Notify,
     peers: Notify,
+    /// Commits that appended events, counted when they are done and before the write is
+    /// acknowledged: lists answered from memory wait until the reader has surely read
+    /// every one of them (read-your-writes, `realtime::recent`).
+    acknowledged: AtomicU64,
 }
 
 impl Commits {
-    /// Called after a transaction that appended events has committed. A `Notify` keeps
-    /// one permit, so commits that land while nobody waits coalesce into one wake-up.
+    /// Called after a transaction that appended events has committed, and before the
+    /// write is acknowledged to its client. A `Notify` keeps one permit, so commits that
+    /// land while nobody waits coalesce into one wake-up.
     pub fn committed(&self) {
+        self.acknowledged.fetch_add(1, Ordering::SeqCst);
         self.reader.notify_one();
         self.peers.notify_one();
+    }
+
+    /// How many commits [`Commits::committed`] has counted so far.
+    pub fn acknowledged(&self) -> u64 {
+        self.acknowledged.load(Ordering::SeqCst)
     }
 
     /// Wakes the reader alone: another process committed, or the LISTEN connection was

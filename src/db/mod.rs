@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pool;
 pub mod presence;
 pub mod readiness;
+pub mod room_snapshot;
 pub mod rooms;
 pub mod schema;
 pub mod sessions;

@@ -5,4 +5,5 @@ pub mod ephemeral;
 pub mod hub;
 pub mod presence;
 pub mod reader;
+pub mod recent;
 pub mod stream;

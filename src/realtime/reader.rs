@@ -19,8 +19,9 @@ use tokio_postgres::AsyncMessage;
 
 use super::ephemeral::{self, Ephemeral};
 use super::hub::Hub;
+use super::recent::Recent;
 use crate::db::commits::Commits;
-use crate::db::{Db, event_log};
+use crate::db::{Db, event_log, room_snapshot};
 use crate::metrics::METRICS;
 
 /// How often the reader looks at the log with no wake-up.
@@ -43,13 +44,14 @@ impl Reader {
     pub fn start(
         db: Db,
         hub: Arc<Hub>,
+        recent: Arc<Recent>,
         database_url: String,
         retention: Duration,
         ephemeral: Arc<Ephemeral>,
     ) -> Self {
         let commits = db.commits();
         let listener = tokio::spawn(listen(database_url, Arc::clone(&commits), ephemeral));
-        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), commits));
+        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), recent, commits));
         let pruner = tokio::spawn(prune(db, retention));
         Self {
             tasks: vec![listener, reader, pruner],
@@ -63,7 +65,7 @@ impl Reader {
     }
 }
 
-async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
+async fn follow(db: Db, hub: Arc<Hub>, recent: Arc<Recent>, commits: Arc<Commits>) {
     loop {
         tokio::select! {
             () = commits.reader_woken() => {}
@@ -72,6 +74,18 @@ async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
         if hub.is_closed() {
             return;
         }
+        // Read-your-writes for lists answered from memory (`recent`): the commits counted
+        // before this snapshot are below its `xmax`, and everything below its `xmin` is
+        // read by the end of this cycle. Only while a list waits for that (see
+        // `Recent::needs_fence`), so a server that only reads or writes pays nothing.
+        let acknowledged = commits.acknowledged();
+        let fence = if recent.needs_fence(acknowledged) {
+            db.run(|conn| Ok(room_snapshot::snapshot_bounds(conn)?))
+                .await
+                .ok()
+        } else {
+            None
+        };
         loop {
             let after = hub.head();
             match db
@@ -81,8 +95,12 @@ async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
                 Ok(batch) => {
                     let full = batch.len() as i64 == BATCH;
                     METRICS.events_dispatched.inc_by(batch.len() as u64);
+                    recent.apply(&batch);
                     hub.dispatch(batch);
                     if !full {
+                        if let Some(bounds) = fence {
+                            recent.fence(acknowledged, bounds);
+                        }
                         break;
                     }
                 }

@@ -15,5 +15,6 @@ mod openapi;
 mod pages;
 mod presence;
 mod presence_crash;
+mod recent;
 mod streams;
 mod users;
