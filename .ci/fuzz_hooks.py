@@ -3,7 +3,7 @@
 A page cursor (format `cursor` in the spec) is valid only as the server returned it, which
 no schema can state: random text is rightly refused with a 422. The fuzzer makes cursors
 the way the server does (unpadded base64url of a position): the text of a message id,
-which is also a position among note keys.
+which is also a position among note keys, and among rooms (a time).
 """
 
 import base64

@@ -18,8 +18,10 @@ use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::readiness::Readiness;
 use crate::db::{Db, event_log, migrations};
-use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
+use crate::rate_limit::{LoginLimiter, RegistrationLimiter, TypingLimiter};
+use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
+use crate::realtime::presence::{Presence, PresenceSettings};
 use crate::realtime::reader::Reader;
 use crate::realtime::recent::{Recent, RecentLimits, RecentStats};
 use crate::realtime::stream::ReplayBudget;
@@ -37,6 +39,7 @@ pub struct Application {
     port: u16,
     server: Server,
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
     recent: Arc<Recent>,
     streams: Arc<StreamLimits>,
     reader: Reader,
@@ -49,12 +52,16 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
     streams: Arc<StreamLimits>,
     recent: Arc<Recent>,
 }
 
 impl AppHandle {
     pub fn stop(&self, graceful: bool) -> impl std::future::Future<Output = ()> + use<> {
+        // Before the streams end: their members' leaves are left to the grace period and
+        // another process's sweep, so that clients that reconnect produce none.
+        self.presence.stop();
         self.hub.close();
         self.server.stop(graceful)
     }
@@ -119,13 +126,27 @@ impl Application {
             bytes: config.recent.recent_memory as usize,
         };
         let recent = Recent::new(head, limits, db.commits());
+        let ephemeral = Ephemeral::new(Arc::clone(&hub), db.clone());
         let reader = Reader::start(
             db.clone(),
             Arc::clone(&hub),
             Arc::clone(&recent),
             database_url.clone(),
             config.retention,
+            Arc::clone(&ephemeral),
         );
+        let presence = Presence::start(
+            db.clone(),
+            Arc::clone(&ephemeral),
+            PresenceSettings {
+                grace: config.presence_grace,
+                heartbeat: config.presence_heartbeat,
+                server_timeout: config.presence_server_timeout,
+                large_room: config.presence_large_room,
+            },
+        )
+        .await
+        .context("could not register this server for presence")?;
         let workers = workers();
         let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
@@ -148,6 +169,9 @@ impl Application {
                 config.replay_memory,
                 config.replay_stall_timeout,
             ),
+            presence: Arc::clone(&presence),
+            ephemeral,
+            typing: TypingLimiter::default(),
         });
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();
@@ -220,6 +244,7 @@ impl Application {
             port: address.port(),
             server,
             hub,
+            presence,
             recent,
             streams,
             reader,
@@ -235,6 +260,7 @@ impl Application {
         AppHandle {
             server: self.server.handle(),
             hub: Arc::clone(&self.hub),
+            presence: Arc::clone(&self.presence),
             streams: Arc::clone(&self.streams),
             recent: Arc::clone(&self.recent),
         }
@@ -244,6 +270,7 @@ impl Application {
     /// process started it.
     pub async fn run_until_stopped(self) -> Result<()> {
         self.server.await?;
+        self.presence.stop();
         self.hub.close();
         self.reader.stop();
         if let Some(cluster) = self.cluster {

@@ -216,7 +216,12 @@ impl Room {
             }
             EventType::NoteCreated => self.note = true,
             EventType::NoteDeleted => self.note = false,
-            EventType::NoteUpdated => {}
+            // Presence changes no message; ephemeral events never come from the log.
+            EventType::NoteUpdated
+            | EventType::PresenceJoined
+            | EventType::PresenceLeft
+            | EventType::Typing
+            | EventType::PresenceCount => {}
         }
         Some(delta)
     }

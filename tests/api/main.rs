@@ -13,6 +13,8 @@ mod messages;
 mod notes;
 mod openapi;
 mod pages;
+mod presence;
+mod presence_crash;
 mod recent;
 mod streams;
 mod users;

@@ -6,5 +6,9 @@ export const EVENT_TYPES = Object.freeze([
   'note.deleted',
   'message.created',
   'message.updated',
-  'message.deleted'
+  'message.deleted',
+  'presence.joined',
+  'presence.left',
+  'typing',
+  'presence.count'
 ]);
