@@ -53,14 +53,17 @@ export function makeCertificate() {
 }
 
 /**
- * Starts `target/debug/parley --listen <listen> --data-dir <dataDir>` and resolves once it
- * prints `listening on http://…` (`https://…` with `tls`: `{ cert, key }` PEM paths, given
- * as `--tls-cert` and `--tls-key`). `stop()` sends SIGTERM and waits for the exit.
+ * Starts `target/debug/parley --listen <listen> --data-dir <dataDir> [extraArgs…]` and
+ * resolves once it prints `listening on http://…` (`https://…` with `tls`: `{ cert, key }`
+ * PEM paths, given as `--tls-cert` and `--tls-key`). `stop()` sends SIGTERM and waits for
+ * the exit.
  */
-export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true, tls } = {}) {
+export async function startServer({
+  dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true, tls, extraArgs = [],
+} = {}) {
   ensureServerBinary();
   // Every test signs up its own users from one address: no sign-up limit here.
-  const args = ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0'];
+  const args = ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0', ...extraArgs];
   if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
   const child = spawn(SERVER_BINARY, args, {
     cwd: REPO_DIR,

@@ -8,3 +8,5 @@ export const EVENT_TYPES = Object.freeze([
   'message.updated',
   'message.deleted'
 ]);
+// The ephemeral ones: sent without `id:`, never stored or replayed.
+export const EPHEMERAL_TYPES = Object.freeze([]);

@@ -6,7 +6,7 @@
 // then this module opens a new EventSource itself, passing the last id as
 // `?last_event_id=`. While any stream is down, the header shows "Reconnecting…".
 
-import { EVENT_TYPES } from './event-types.js';
+import { EVENT_TYPES, EPHEMERAL_TYPES } from './event-types.js';
 
 // ---- the "reconnecting…" indicator ---------------------------------------------------
 
@@ -38,16 +38,20 @@ function markUp(stream) {
  * - `since`: the `Stream-Position` of the read that the page shows, so that every change
  *   after that read arrives, in order (some may already be shown: handlers skip those).
  * - `types`: optional list of event types to receive.
- * - `handlers`: `{'note.updated': (data) => …, …}`.
+ * - `handlers`: `{'note.updated': (data) => …, …}`. Ephemeral events (`typing`,
+ *   `presence.count`) have no `id:`: they never move the position the stream resumes from.
+ * - `onReady`: `(data) => …` on every `ready` (each connection, after any replay); a room's
+ *   stream carries `presence` (who is here at that position) and `you` (the signed-in user).
  * - `onReset`: async; refetches the page's state after an `event: reset`. Events that
  *   arrive meanwhile are held back and applied after it.
  * - `signal`: an AbortSignal that closes the stream (the page was left).
  */
 export class LiveStream {
-  constructor(path, { since, types, handlers, onReset, signal }) {
+  constructor(path, { since, types, handlers, onReady, onReset, signal }) {
     this.path = path;
     this.types = types;
     this.handlers = handlers;
+    this.onReady = onReady;
     this.onReset = onReset;
     this.lastEventId = since || '';
     this.source = null;
@@ -77,6 +81,7 @@ export class LiveStream {
       this.remember(event);
       this.failures = 0;
       markUp(this);
+      if (this.onReady) this.receive('ready', event);
     });
     source.addEventListener('reset', (event) => {
       this.remember(event);
@@ -109,7 +114,8 @@ export class LiveStream {
   }
 
   receive(type, event) {
-    this.remember(event);
+    const ephemeral = EPHEMERAL_TYPES.includes(type);
+    if (!ephemeral) this.remember(event);
     let data;
     try {
       data = JSON.parse(event.data);
@@ -117,7 +123,8 @@ export class LiveStream {
       console.error(`Parley: ignored a ${type} event whose data is not JSON`, error);
       return;
     }
-    if (this.held) {
+    // A typing signal is about now: shown at once, even while a reset refetches.
+    if (this.held && !ephemeral) {
       this.held.push([type, data]);
       return;
     }
@@ -125,7 +132,7 @@ export class LiveStream {
   }
 
   dispatch(type, data) {
-    const handler = this.handlers[type];
+    const handler = type === 'ready' ? this.onReady : this.handlers[type];
     if (!handler) return;
     try {
       handler(data);
