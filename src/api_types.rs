@@ -162,6 +162,100 @@ pub struct StreamMarker {
     /// The log position the stream has reached.
     #[schema(example = "7412-93")]
     pub position: String,
+    /// In `ready` of a room's stream opened by a signed-in user: that user (now present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "alice")]
+    pub you: Option<String>,
+    /// In `ready` of a room's stream: who is here, exactly at `position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceSnapshot>,
+}
+
+/// The payload of `presence.joined`: a user's first stream of the room opened.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PresenceJoined {
+    #[schema(example = "bob")]
+    pub user: String,
+    /// When the user joined (the start of this stay in the room).
+    pub since: DateTime<Utc>,
+}
+
+/// The payload of `presence.left`: the user's last stream of the room closed, and the
+/// grace period (`--presence-grace`) passed without a new one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PresenceLeft {
+    #[schema(example = "bob")]
+    pub user: String,
+}
+
+/// The payload of `typing` (ephemeral: no `id:`, never replayed): show "bob is typing…"
+/// until `expires_in_ms` after the last one received.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Typing {
+    #[schema(example = "bob")]
+    pub user: String,
+    #[schema(example = 5000)]
+    pub expires_in_ms: u64,
+}
+
+/// The payload of `presence.count` (ephemeral: no `id:`, never replayed): sent instead of
+/// joins and leaves to streams of a room with more than `--presence-large-room` members,
+/// at most once per 5 s, when the counts changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PresenceCount {
+    #[schema(example = 1234)]
+    pub members: u64,
+    #[schema(example = 56)]
+    pub anonymous: u64,
+}
+
+/// One member of a room: a signed-in user with at least one open stream of it (or one
+/// that closed less than `--presence-grace` ago).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PresenceMember {
+    #[schema(example = "alice")]
+    pub user: String,
+    /// The user's open streams of the room, on every server (tabs, devices). Refreshed
+    /// within about a second; at least 1.
+    #[schema(example = 2)]
+    pub sessions: u32,
+    /// When the user joined.
+    pub since: DateTime<Utc>,
+}
+
+/// Who is in a room, exactly at a log position (`Stream-Position`, or `ready`'s
+/// `position`): follow the room's stream from that position to keep it exact.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PresenceSnapshot {
+    /// Sorted by user. Empty when `large`.
+    pub members: Vec<PresenceMember>,
+    /// Anonymous streams of the room (refreshed within about a second).
+    #[schema(example = 3)]
+    pub anonymous: u64,
+    /// More members than `--presence-large-room`: the list is left out, and the room's
+    /// streams get `presence.count` instead of joins and leaves.
+    pub large: bool,
+}
+
+/// A room with messages or members.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoomSummary {
+    #[schema(example = "general")]
+    pub room: String,
+    /// The time of its newest message, join or leave.
+    pub last_activity: DateTime<Utc>,
+    /// Members present now.
+    #[schema(example = 2)]
+    pub members: u32,
+}
+
+/// One page of a namespace's rooms, most recently active first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomPage {
+    pub items: Vec<RoomSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// The schemas of the values the server checks, built from the constants of the checks

@@ -307,6 +307,15 @@ impl SessionToken {
         Ok(CurrentUser { id, username })
     }
 
+    /// The token a request presents, if it presents one: for endpoints open to anonymous
+    /// clients that treat signed-in ones differently (a room's stream). A token that is
+    /// presented is still checked, so bad credentials get a 401, never anonymity.
+    pub fn presented(req: &HttpRequest) -> Result<Option<Self>, ApiError> {
+        Ok(presented_token(req)?.map(|token| SessionToken {
+            hash: token_hash(&token),
+        }))
+    }
+
     /// The 401 for a token that names no live session.
     pub fn invalid() -> ApiError {
         ApiError::Unauthorized("the session is invalid or has expired")

@@ -185,6 +185,33 @@ pub struct Config {
     #[arg(global = true, long, env = "PARLEY_H2C", conflicts_with = "tls_cert")]
     pub h2c: bool,
 
+    /// How long a member stays present after their last stream of a room closes: a reload
+    /// or a reconnect within it produces no `presence.left` and no `presence.joined`.
+    #[arg(global = true, long, env = "PARLEY_PRESENCE_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub presence_grace: Duration,
+
+    /// How often this process records in the database that it is alive (and looks for
+    /// processes that stopped doing so).
+    #[arg(global = true, long, env = "PARLEY_PRESENCE_HEARTBEAT", default_value = "2s", value_parser = parse_duration)]
+    pub presence_heartbeat: Duration,
+
+    /// A server process whose last heartbeat is older than this is taken for dead (killed,
+    /// frozen): another announces its members' leaves. The leave of a member of a killed
+    /// process comes within this plus one `--presence-heartbeat` (docs/presence.md).
+    #[arg(global = true, long, env = "PARLEY_PRESENCE_SERVER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub presence_server_timeout: Duration,
+
+    /// Above this many members, a room's streams get `presence.count` every 5 s (when it
+    /// changed) instead of each join and leave, and its snapshot leaves out the member
+    /// list: a mass reconnect of a big room then costs each stream nothing.
+    #[arg(
+        global = true,
+        long,
+        env = "PARLEY_PRESENCE_LARGE_ROOM",
+        default_value_t = 100
+    )]
+    pub presence_large_room: u32,
+
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(global = true, long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,

@@ -38,6 +38,7 @@ use crate::routes;
         (name = "notes", description = "Notes: titled texts with a key, edited by their author"),
         (name = "messages", description = "Comments on notes (namespace `notes`, room = note key) and chat messages in any namespace and room"),
         (name = "streams", description = "Server-Sent Events: every change, live, with resume by `Last-Event-ID`"),
+        (name = "presence", description = "Who is in a room, typing signals, and the rooms of a namespace"),
         (name = "users", description = "Registration and the signed-in user"),
         (name = "sessions", description = "Logging in and out"),
         (name = "ops", description = "Health checks for load balancers and orchestrators"),

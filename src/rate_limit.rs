@@ -1,5 +1,6 @@
-//! Failed-login and registration limits, so passwords cannot be guessed at speed and one
-//! address cannot register accounts (each an argon2 hash) at will. In memory and per
+//! Failed-login, registration and typing limits, so passwords cannot be guessed at speed,
+//! one address cannot register accounts (each an argon2 hash) at will, and one user cannot
+//! flood a room with typing signals. In memory and per
 //! process: several instances each keep their own count (an attacker gets at most N
 //! times the budget across N instances).
 //!
@@ -241,50 +242,95 @@ impl Drop for Attempt<'_> {
     }
 }
 
+/// A burst of `burst` events, then one every `interval` (a generic cell-rate algorithm:
+/// each key keeps only the time its budget is next full), for at most [`MAX_TRACKED`]
+/// keys at once.
+struct CellRate<K> {
+    interval: Duration,
+    burst: u32,
+    next: Mutex<HashMap<K, Instant>>,
+}
+
+impl<K: std::hash::Hash + Eq> CellRate<K> {
+    fn new(interval: Duration, burst: u32) -> Self {
+        Self {
+            interval,
+            burst,
+            next: Mutex::default(),
+        }
+    }
+
+    /// Takes one event from `key`'s budget, or `Err(wait)` when it has none.
+    fn admit(&self, key: K) -> Result<(), Duration> {
+        let burst = self.interval * self.burst;
+        let now = Instant::now();
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if next.len() >= MAX_TRACKED && !next.contains_key(&key) {
+            // Budgets that are full again need no entry.
+            next.retain(|_, full_at| *full_at > now);
+            if next.len() >= MAX_TRACKED {
+                return Err(self.interval);
+            }
+        }
+        let full_at = next.get(&key).copied().unwrap_or(now).max(now);
+        let used = full_at + self.interval - now;
+        if used > burst {
+            return Err(used - burst);
+        }
+        next.insert(key, full_at + self.interval);
+        Ok(())
+    }
+}
+
 /// Registrations per client address: a burst of `per_minute`, then one every
-/// `60 s / per_minute` (a generic cell-rate algorithm: each address keeps only the time
-/// its budget is next full).
+/// `60 s / per_minute`.
 pub struct RegistrationLimiter {
-    per_minute: u32,
-    next: Mutex<HashMap<IpAddr, Instant>>,
+    rate: Option<CellRate<IpAddr>>,
 }
 
 impl RegistrationLimiter {
     /// `per_minute` 0 means no limit.
     pub fn new(per_minute: u32) -> Self {
         Self {
-            per_minute,
-            next: Mutex::default(),
+            rate: (per_minute > 0)
+                .then(|| CellRate::new(Duration::from_secs(60) / per_minute, per_minute)),
         }
     }
 
     /// Takes one registration from `address`'s budget, or `Err(wait)` when it has none.
     pub fn admit(&self, address: Option<IpAddr>) -> Result<(), Duration> {
-        let Some(address) = address.filter(|_| self.per_minute > 0) else {
-            return Ok(());
-        };
-        let address = address_key(address);
-        let interval = Duration::from_secs(60) / self.per_minute;
-        let burst = interval * self.per_minute;
-        let now = Instant::now();
-        let mut next = self
-            .next
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if next.len() >= MAX_TRACKED && !next.contains_key(&address) {
-            // Budgets that are full again need no entry.
-            next.retain(|_, full_at| *full_at > now);
-            if next.len() >= MAX_TRACKED {
-                return Err(interval);
-            }
+        match (&self.rate, address) {
+            (Some(rate), Some(address)) => rate.admit(address_key(address)),
+            _ => Ok(()),
         }
-        let full_at = next.get(&address).copied().unwrap_or(now).max(now);
-        let used = full_at + interval - now;
-        if used > burst {
-            return Err(used - burst);
+    }
+}
+
+/// `typing` signals per user (across rooms): a burst of [`TYPING_BURST`], then one every
+/// [`TYPING_INTERVAL`]. A client sends one every couple of seconds while its user types;
+/// this keeps one user from flooding every subscriber of a room.
+pub struct TypingLimiter {
+    rate: CellRate<String>,
+}
+
+pub const TYPING_INTERVAL: Duration = Duration::from_secs(1);
+pub const TYPING_BURST: u32 = 5;
+
+impl Default for TypingLimiter {
+    fn default() -> Self {
+        Self {
+            rate: CellRate::new(TYPING_INTERVAL, TYPING_BURST),
         }
-        next.insert(address, full_at + interval);
-        Ok(())
+    }
+}
+
+impl TypingLimiter {
+    /// Takes one signal from `username`'s budget, or `Err(wait)` when it has none.
+    pub fn admit(&self, username: &str) -> Result<(), Duration> {
+        self.rate.admit(username.to_lowercase())
     }
 }
 
@@ -401,5 +447,16 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20));
         assert!(limiter.admit(Some(IpAddr::from([127, 0, 0, 2]))).is_ok());
         assert!(RegistrationLimiter::new(0).admit(HERE).is_ok());
+    }
+
+    #[test]
+    fn typing_comes_in_a_burst_then_one_a_second_per_user() {
+        let limiter = TypingLimiter::default();
+        for _ in 0..TYPING_BURST {
+            assert!(limiter.admit("Alice").is_ok());
+        }
+        let wait = limiter.admit("alice").expect_err("burst used");
+        assert!(wait > Duration::ZERO && wait <= TYPING_INTERVAL);
+        assert!(limiter.admit("bob").is_ok());
     }
 }

@@ -18,8 +18,10 @@ use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::readiness::Readiness;
 use crate::db::{Db, event_log, migrations};
-use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
+use crate::rate_limit::{LoginLimiter, RegistrationLimiter, TypingLimiter};
+use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
+use crate::realtime::presence::{Presence, PresenceSettings};
 use crate::realtime::reader::Reader;
 use crate::realtime::stream::ReplayBudget;
 use crate::state::AppState;
@@ -36,6 +38,7 @@ pub struct Application {
     port: u16,
     server: Server,
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
     streams: Arc<StreamLimits>,
     reader: Reader,
     cluster: Option<Cluster>,
@@ -47,11 +50,15 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
     streams: Arc<StreamLimits>,
 }
 
 impl AppHandle {
     pub fn stop(&self, graceful: bool) -> impl std::future::Future<Output = ()> + use<> {
+        // Before the streams end: their members' leaves are left to the grace period and
+        // another process's sweep, so that clients that reconnect produce none.
+        self.presence.stop();
         self.hub.close();
         self.server.stop(graceful)
     }
@@ -105,12 +112,26 @@ impl Application {
         );
         let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
+        let ephemeral = Ephemeral::new(Arc::clone(&hub), db.clone());
         let reader = Reader::start(
             db.clone(),
             Arc::clone(&hub),
             database_url.clone(),
             config.retention,
+            Arc::clone(&ephemeral),
         );
+        let presence = Presence::start(
+            db.clone(),
+            Arc::clone(&ephemeral),
+            PresenceSettings {
+                grace: config.presence_grace,
+                heartbeat: config.presence_heartbeat,
+                server_timeout: config.presence_server_timeout,
+                large_room: config.presence_large_room,
+            },
+        )
+        .await
+        .map_err(|error| anyhow!("could not register for presence: {error}"))?;
         let workers = workers();
         let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
@@ -132,6 +153,9 @@ impl Application {
                 config.replay_memory,
                 config.replay_stall_timeout,
             ),
+            presence: Arc::clone(&presence),
+            ephemeral,
+            typing: TypingLimiter::default(),
         });
         let spec = openapi::spec();
         let origins = config.cors_origins.clone();
@@ -204,6 +228,7 @@ impl Application {
             port: address.port(),
             server,
             hub,
+            presence,
             streams,
             reader,
             cluster,
@@ -218,6 +243,7 @@ impl Application {
         AppHandle {
             server: self.server.handle(),
             hub: Arc::clone(&self.hub),
+            presence: Arc::clone(&self.presence),
             streams: Arc::clone(&self.streams),
         }
     }
@@ -226,6 +252,7 @@ impl Application {
     /// process started it.
     pub async fn run_until_stopped(self) -> Result<()> {
         self.server.await?;
+        self.presence.stop();
         self.hub.close();
         self.reader.stop();
         if let Some(cluster) = self.cluster {

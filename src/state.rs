@@ -9,8 +9,10 @@ use crate::auth::{Hashing, KnownDevices};
 use crate::cidr::Cidr;
 use crate::db::Db;
 use crate::db::readiness::Readiness;
-use crate::rate_limit::{LoginLimiter, RegistrationLimiter};
+use crate::rate_limit::{LoginLimiter, RegistrationLimiter, TypingLimiter};
+use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
+use crate::realtime::presence::Presence;
 use crate::realtime::stream::ReplayBudget;
 use crate::stream_limits::StreamLimits;
 
@@ -33,4 +35,9 @@ pub struct AppState {
     pub hashing: Hashing,
     pub registrations: RegistrationLimiter,
     pub replay: ReplayBudget,
+    /// Who is in which room (see `realtime::presence`).
+    pub presence: Arc<Presence>,
+    /// `typing` and other events that are never stored.
+    pub ephemeral: Arc<Ephemeral>,
+    pub typing: TypingLimiter,
 }

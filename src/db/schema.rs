@@ -45,6 +45,63 @@ diesel::table! {
 }
 
 diesel::table! {
+    presence_anonymous (namespace, room, server_id) {
+        namespace -> Text,
+        room -> Text,
+        server_id -> Int8,
+        streams -> Int4,
+    }
+}
+
+diesel::table! {
+    presence_intervals (namespace, room, username, joined_xid, joined_id) {
+        namespace -> Text,
+        room -> Text,
+        username -> Text,
+        joined_xid -> Int8,
+        joined_id -> Int8,
+        since -> Timestamptz,
+        left_xid -> Nullable<Int8>,
+        left_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    presence_sessions (namespace, room, username, server_id) {
+        namespace -> Text,
+        room -> Text,
+        username -> Text,
+        server_id -> Int8,
+        sessions -> Int4,
+    }
+}
+
+diesel::table! {
+    rooms (namespace, room) {
+        namespace -> Text,
+        room -> Text,
+        last_activity -> Timestamptz,
+        members -> Int4,
+    }
+}
+
+diesel::table! {
+    rooms_watermark (singleton) {
+        singleton -> Bool,
+        xid -> Int8,
+        id -> Int8,
+    }
+}
+
+diesel::table! {
+    servers (id) {
+        id -> Int8,
+        started_at -> Timestamptz,
+        heartbeat_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (token_hash) {
         token_hash -> Bytea,
         user_id -> Int8,
@@ -64,6 +121,8 @@ diesel::table! {
 
 diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(notes -> users (author_id));
+diesel::joinable!(presence_anonymous -> servers (server_id));
+diesel::joinable!(presence_sessions -> servers (server_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -71,6 +130,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     messages,
     notes,
+    presence_anonymous,
+    presence_intervals,
+    presence_sessions,
+    rooms,
+    rooms_watermark,
+    servers,
     sessions,
     users,
 );

@@ -15,7 +15,10 @@ use utoipa::{PartialSchema, ToSchema};
 
 pub use position::Position;
 
-use crate::api_types::{DeletedMessage, DeletedNote, Message, Note, StreamMarker};
+use crate::api_types::{
+    DeletedMessage, DeletedNote, Message, Note, PresenceCount, PresenceJoined, PresenceLeft,
+    StreamMarker, Typing,
+};
 use crate::domain::{Namespace, Room};
 
 /// Declares every event type once: its variant, its wire name (`event:` in SSE, the
@@ -66,11 +69,24 @@ event_types! {
     MessageCreated = "message.created" => Message,
     MessageUpdated = "message.updated" => Message,
     MessageDeleted = "message.deleted" => DeletedMessage,
+    PresenceJoined = "presence.joined" => PresenceJoined,
+    PresenceLeft = "presence.left" => PresenceLeft,
+    /// Ephemeral (see [`EventType::is_ephemeral`]).
+    Typing = "typing" => Typing,
+    /// Ephemeral (see [`EventType::is_ephemeral`]).
+    PresenceCount = "presence.count" => PresenceCount,
 }
 
 impl EventType {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|kind| kind.as_str() == name)
+    }
+
+    /// Ephemeral events are never stored: they reach the streams open when they happen,
+    /// without an `id:`, so they never move a client's resume position and are never
+    /// replayed.
+    pub fn is_ephemeral(self) -> bool {
+        matches!(self, Self::Typing | Self::PresenceCount)
     }
 }
 

@@ -41,6 +41,7 @@ fn reference(name: &str) -> RefOr<Schema> {
 }
 
 fn event_schema(wire: &str, payload: &str) -> RefOr<Schema> {
+    let ephemeral = EventType::parse(wire).is_some_and(EventType::is_ephemeral);
     // utoipa has no `const`; a JSON Schema keyword passes through as an extension. `const`
     // (rather than a one-value `enum`) makes generators type `event` as a literal.
     let constant = Extensions::from_iter([("const", wire)]);
@@ -50,25 +51,36 @@ fn event_schema(wire: &str, payload: &str) -> RefOr<Schema> {
     let id = ObjectBuilder::new().schema_type(Type::String).description(Some(
         "The log position after this event: send it back as `Last-Event-ID` to resume after it.",
     ));
+    // Ephemeral events are not in the log: no `id:`, so they never move the position a
+    // client resumes from.
+    let description = if ephemeral {
+        format!(
+            "`event: {wire}`: `data` is a `{payload}`, sent as its JSON text. Ephemeral: no `id`, never stored or replayed."
+        )
+    } else {
+        format!("`event: {wire}`: `data` is a `{payload}`, sent as its JSON text.")
+    };
     let retry = ObjectBuilder::new()
         .schema_type(Type::Integer)
         .minimum(Some(0))
         .description(Some(
             "Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint.",
         ));
-    ObjectBuilder::new()
+    let mut schema = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .description(Some(format!(
-            "`event: {wire}`: `data` is a `{payload}`, sent as its JSON text."
-        )))
-        .property("event", event)
-        .property("id", id)
+        .description(Some(description))
+        .property("event", event);
+    if !ephemeral {
+        schema = schema.property("id", id);
+    }
+    schema = schema
         .property("data", reference(payload))
         .property("retry", retry)
-        .required("event")
-        .required("id")
-        .required("data")
-        .into()
+        .required("event");
+    if !ephemeral {
+        schema = schema.required("id");
+    }
+    schema.required("data").into()
 }
 
 impl PartialSchema for StreamEvent {
@@ -105,9 +117,15 @@ pub fn stream_description() -> String {
         .map(|(wire, _, payload)| format!("`{wire}`: `{payload}`"))
         .collect();
     format!(
-        "An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: {ready}`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: {carries}. `{reset}` means your position is older than the log keeps: refetch, then carry on. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some.",
+        "An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: {ready}`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: {carries}. `{reset}` means your position is older than the log keeps: refetch, then carry on. Ephemeral events ({ephemeral}) have no `id:`: they are never replayed and do not change the position you resume from. On a room's stream, `{ready}` also carries `presence` (who is here, exactly at its position) and, for a signed-in user, `you`. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some.",
         ready = Marker::Ready.as_str(),
         reset = Marker::Reset.as_str(),
         carries = carries.join(", "),
+        ephemeral = EventType::ALL
+            .iter()
+            .filter(|kind| kind.is_ephemeral())
+            .map(|kind| format!("`{}`", kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }

@@ -148,6 +148,25 @@ impl Hub {
         }
     }
 
+    /// Hands an ephemeral event (see `ephemeral`) to the room's subscribers. It has no
+    /// position and does not move `head`; a subscriber whose queue is full misses it
+    /// rather than being sent to catch up, since the log cannot give it back.
+    pub fn broadcast(&self, event: Arc<Event>) {
+        let mut routes = self.routes();
+        let room_key = (event.namespace.clone(), event.room.clone());
+        if let Some(subscribers) = routes.rooms.get_mut(&room_key) {
+            subscribers.retain(|_, sender| {
+                !matches!(
+                    sender.try_send(Arc::clone(&event)),
+                    Err(TrySendError::Closed(_))
+                )
+            });
+            if subscribers.is_empty() {
+                routes.rooms.remove(&room_key);
+            }
+        }
+    }
+
     pub fn head(&self) -> Position {
         self.routes().head
     }

@@ -1,6 +1,8 @@
 //! The realtime core: the in-process hub that routes events to subscribers, the reader that
 //! feeds the hub from the log, and SSE streams.
 
+pub mod ephemeral;
 pub mod hub;
+pub mod presence;
 pub mod reader;
 pub mod stream;

@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 
+use super::ephemeral::{self, Ephemeral};
 use super::hub::Hub;
 use crate::db::commits::Commits;
 use crate::db::{Db, event_log};
@@ -39,9 +40,15 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn start(db: Db, hub: Arc<Hub>, database_url: String, retention: Duration) -> Self {
+    pub fn start(
+        db: Db,
+        hub: Arc<Hub>,
+        database_url: String,
+        retention: Duration,
+        ephemeral: Arc<Ephemeral>,
+    ) -> Self {
         let commits = db.commits();
-        let listener = tokio::spawn(listen(database_url, Arc::clone(&commits)));
+        let listener = tokio::spawn(listen(database_url, Arc::clone(&commits), ephemeral));
         let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), commits));
         let pruner = tokio::spawn(prune(db, retention));
         Self {
@@ -91,7 +98,7 @@ async fn follow(db: Db, hub: Arc<Hub>, commits: Arc<Commits>) {
 /// Keeps a `LISTEN` connection open, turning each other process's notification into a
 /// wake-up, and sends one `NOTIFY` for each burst of this process's commits. After a
 /// reconnect it wakes the reader too, since notifications sent meanwhile are lost.
-async fn listen(database_url: String, commits: Arc<Commits>) {
+async fn listen(database_url: String, commits: Arc<Commits>, ephemeral: Arc<Ephemeral>) {
     loop {
         match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
             Ok((client, mut connection)) => {
@@ -100,11 +107,18 @@ async fn listen(database_url: String, commits: Arc<Commits>) {
                 let own_pid = Arc::new(AtomicI32::new(0));
                 let notify = Arc::clone(&commits);
                 let own = Arc::clone(&own_pid);
+                let ephemeral = Arc::clone(&ephemeral);
                 let pump = tokio::spawn(async move {
                     let mut messages =
                         futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(message) = messages.next().await {
                         match message {
+                            // Typing and counts from other processes (`ephemeral`).
+                            Ok(AsyncMessage::Notification(note))
+                                if note.channel() == ephemeral::CHANNEL =>
+                            {
+                                ephemeral.received(note.payload())
+                            }
                             Ok(AsyncMessage::Notification(note))
                                 if note.process_id() != own.load(Ordering::Relaxed) =>
                             {
@@ -174,8 +188,9 @@ async fn subscribe(client: &tokio_postgres::Client) -> Result<i32, tokio_postgre
         .try_get(0)?;
     client
         .batch_execute(&format!(
-            "SET application_name = '{LISTENER_NAME}'; LISTEN {}",
-            event_log::CHANNEL
+            "SET application_name = '{LISTENER_NAME}'; LISTEN {}; LISTEN {}",
+            event_log::CHANNEL,
+            ephemeral::CHANNEL
         ))
         .await?;
     Ok(pid)

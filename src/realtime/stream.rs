@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use super::hub::{Hub, Subscription};
+use super::presence::Attendance;
 use crate::api_types::StreamMarker;
 use crate::db::{Db, event_log};
 use crate::error::ApiError;
@@ -128,7 +129,8 @@ enum Outgoing {
 /// Written out only when the socket takes it, so that frames waiting for the socket share
 /// their data with the hub's copy of the event.
 struct Frame {
-    id: Position,
+    /// `None` for an ephemeral event: no `id:` line, so the client's resume position stays.
+    id: Option<Position>,
     event: &'static str,
     data: ByteString,
 }
@@ -140,7 +142,10 @@ impl Frame {
         if let Some(retry) = retry {
             out.push_str(&format!("retry: {}\n", retry.as_millis()));
         }
-        out.push_str(&format!("id: {}\nevent: {}\n", self.id, self.event));
+        if let Some(id) = self.id {
+            out.push_str(&format!("id: {id}\n"));
+        }
+        out.push_str(&format!("event: {}\n", self.event));
         // A line break inside the data would end the field: each line gets a field of its
         // own, which parsers join back with `\n`. (Event data is JSON, whose own line
         // breaks are whitespace.)
@@ -169,6 +174,9 @@ pub struct StreamRequest {
     /// The stream's place in the open-stream counts (in all and per address), held while
     /// it is open.
     pub slot: StreamSlot,
+    /// A room stream's presence (its user, or an anonymous count), held while it is open;
+    /// `ready` carries the room's snapshot.
+    pub presence: Option<Attendance>,
 }
 
 /// Registers the stream with the hub and fixes where it starts, then starts its task and
@@ -193,6 +201,7 @@ pub async fn open(
             types: request.types,
             outgoing,
             replay,
+            presence: request.presence,
         };
         if let Err(error) = stream.run(request.target, request.resume_from, start).await {
             match error {
@@ -391,6 +400,7 @@ struct Stream {
     types: Option<HashSet<EventType>>,
     outgoing: mpsc::Sender<Box<Outgoing>>,
     replay: ReplayBudget,
+    presence: Option<Attendance>,
 }
 
 impl Stream {
@@ -429,14 +439,15 @@ impl Stream {
                 None => last = Some(upto),
             }
             if !sent_ready {
-                self.send_marker(Marker::Ready, last.unwrap_or(upto).max(upto))
-                    .await?;
+                self.send_ready(last.unwrap_or(upto).max(upto)).await?;
                 sent_ready = true;
             }
             // Live: the hub hands over events after `start`, in order.
             loop {
                 tokio::select! {
                     event = subscription.events.recv() => match event {
+                        // Not in the log: sent as it comes, without a position.
+                        Some(event) if event.kind.is_ephemeral() => self.send_event(&event).await?,
                         Some(event) => {
                             if last.is_none_or(|last| event.position > last) {
                                 self.send_event(&event).await?;
@@ -532,11 +543,15 @@ impl Stream {
             .types
             .as_ref()
             .is_some_and(|types| !types.contains(&event.kind))
+            || self
+                .presence
+                .as_ref()
+                .is_some_and(|presence| presence.hides(event.kind))
         {
             return None;
         }
         Some(Frame {
-            id: event.position,
+            id: (!event.kind.is_ephemeral()).then_some(event.position),
             event: event.kind.as_str(),
             data: event.data.clone(),
         })
@@ -595,11 +610,49 @@ impl Stream {
     async fn send_marker(&self, marker_kind: Marker, position: Position) -> Result<(), End> {
         let marker = StreamMarker {
             position: position.to_string(),
+            you: None,
+            presence: None,
         };
-        let data = serde_json::to_string(&marker)
+        self.send_marker_data(marker_kind, position, &marker).await
+    }
+
+    /// `ready`; on a room's stream with the room's presence exactly at `position` (and, in
+    /// a large room, the counts right after it).
+    async fn send_ready(&self, position: Position) -> Result<(), End> {
+        let Some(attendance) = &self.presence else {
+            return self.send_marker(Marker::Ready, position).await;
+        };
+        let (snapshot, count) = attendance.snapshot(position).await?;
+        let marker = StreamMarker {
+            position: position.to_string(),
+            you: attendance.you().map(str::to_owned),
+            presence: Some(snapshot),
+        };
+        self.send_marker_data(Marker::Ready, position, &marker)
+            .await?;
+        if let Some(count) = count {
+            let data = serde_json::to_string(&count)
+                .map_err(|error| End::Failed(ApiError::Internal(error.into())))?;
+            self.send(Frame {
+                id: None,
+                event: EventType::PresenceCount.as_str(),
+                data: data.into(),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn send_marker_data(
+        &self,
+        marker_kind: Marker,
+        position: Position,
+        marker: &StreamMarker,
+    ) -> Result<(), End> {
+        let data = serde_json::to_string(marker)
             .map_err(|error| End::Failed(ApiError::Internal(error.into())))?;
         self.send(Frame {
-            id: position,
+            id: Some(position),
             event: marker_kind.as_str(),
             data: data.into(),
         })
@@ -620,7 +673,7 @@ mod tests {
 
     fn frame(data: &str) -> Frame {
         Frame {
-            id: Position { xid: 7, id: 1 },
+            id: Some(Position { xid: 7, id: 1 }),
             event: "note.created",
             data: data.into(),
         }

@@ -14,8 +14,11 @@ pub mod notes;
 pub mod pages;
 pub mod pagination;
 pub mod preconditions;
+pub mod presence;
+pub mod rooms;
 pub mod sessions;
 pub mod streams;
+pub mod typing;
 pub mod users;
 
 use std::sync::LazyLock;
@@ -96,6 +99,9 @@ pub static OPERATIONS: &[Operation] = operations![
     messages::delete_message,
     streams::stream_room_events,
     streams::stream_namespace_events,
+    rooms::list_rooms,
+    presence::read_presence,
+    typing::create_typing,
 ];
 
 /// A route for people (a page or a redirect), not an API operation.

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, Responder, web};
 use utoipa::IntoParams;
 
 use crate::api_types::{NamespaceText, RoomText, StreamPosition};
+use crate::auth::SessionToken;
 use crate::domain::{Checker, Namespace};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::event::spec::{StreamEvent, stream_description};
@@ -58,9 +59,13 @@ const UNAVAILABLE: &str = "The server already holds `--max-streams` event stream
 /// Stream a room's events
 ///
 /// Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-/// its comments.
+/// its comments. The stream is presence: signed in (bearer token or session cookie), you
+/// are a member of the room from before the response until your last stream of it has
+/// been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+/// carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+/// in a large room), and `typing`.
 #[utoipa::path(get, path = "/api/rooms/{namespace}/{room}/events", tag = "streams",
-    security(),
+    security((), ("bearer" = []), ("cookie" = [])),
     params(
         ("namespace" = NamespaceText, Path, description = "The namespace, e.g. `notes` or `chat`"),
         ("room" = RoomText, Path, description = "The room; in `notes`, a note's key"),
@@ -70,6 +75,7 @@ const UNAVAILABLE: &str = "The server already holds `--max-streams` event stream
     responses(
         (status = 200, description = stream_description(), content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Credentials were sent but name no live session (send none to follow the room anonymously)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace, room or `types` is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -101,6 +107,7 @@ pub async fn stream_room_events(
     responses(
         (status = 200, description = stream_description(), content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a position this server hands out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Credentials were sent but name no live session (send none to follow anonymously)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The namespace or `types` is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = TOO_MANY_STREAMS, body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -149,15 +156,31 @@ async fn open(
     let mut checker = Checker::default();
     let types = checker.check(parse_types(&query.types));
     let types = checker.finish(types)?;
+    // Anonymous, or a valid session: presented credentials that are bad get a 401.
+    let user = match SessionToken::presented(req)? {
+        Some(token) => Some(state.db.run(move |conn| token.user(conn)).await?.username),
+        None => None,
+    };
     let slot = state
         .streams
         .acquire(crate::client_address::client_address(req))
         .map_err(refusal)?;
+    // A room's stream is presence: its user is a member from before the response.
+    let presence = match &target {
+        Target::Room(namespace, room) => Some(
+            state
+                .presence
+                .enter(namespace.as_str(), room.as_str(), user)
+                .await?,
+        ),
+        Target::Namespace(_) => None,
+    };
     let request = StreamRequest {
         target,
         types,
         resume_from,
         slot,
+        presence,
     };
     let events = stream::open(
         state.hub.clone(),

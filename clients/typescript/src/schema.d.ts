@@ -272,7 +272,11 @@ export interface paths {
         /**
          * Stream a room's events
          * @description Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-         *     its comments.
+         *     its comments. The stream is presence: signed in (bearer token or session cookie), you
+         *     are a member of the room from before the response until your last stream of it has
+         *     been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+         *     carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+         *     in a large room), and `typing`.
          */
         get: operations["stream_room_events"];
         put?: never;
@@ -297,6 +301,75 @@ export interface paths {
         get: operations["stream_namespace_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{namespace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a namespace's rooms
+         * @description The rooms with messages or members, most recently active first (a message, a join or
+         *     a leave), with how many members each has now. A room's new messages show in its
+         *     `last_activity` within a `--presence-heartbeat` (2 s); joins and leaves at once.
+         */
+        get: operations["list_rooms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{namespace}/{room}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is in a room
+         * @description The room's members (signed-in users with a stream of it open, or closed less than
+         *     `--presence-grace` ago), each with their number of streams and when they joined, and
+         *     the number of anonymous streams. The member list is exact at `Stream-Position`: open
+         *     the room's stream with it as `Last-Event-ID`, and apply its `presence.joined` and
+         *     `presence.left`, to keep it exact with no gap.
+         */
+        get: operations["read_presence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{namespace}/{room}/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Say you are typing
+         * @description Sends `typing` (`{user, expires_in_ms}`) to every open stream of the room, on every
+         *     server: ephemeral, without `id:`, never stored or replayed. Send it again every couple
+         *     of seconds while typing; a client shows it until `expires_in_ms` after the last one.
+         *     No body. At most 5 at once per user, then one a second.
+         */
+        post: operations["create_typing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -352,7 +425,7 @@ export interface components {
          * @description Every kind of event, as named on the wire (`event:` in SSE, and in `types`).
          * @enum {string}
          */
-        EventType: "note.created" | "note.updated" | "note.deleted" | "message.created" | "message.updated" | "message.deleted";
+        EventType: "note.created" | "note.updated" | "note.deleted" | "message.created" | "message.updated" | "message.deleted" | "presence.joined" | "presence.left" | "typing" | "presence.count";
         /** @description One invalid field of a request. */
         FieldError: {
             /** @description The field's name as it appears in the request (JSON property, query or path parameter). */
@@ -551,6 +624,117 @@ export interface components {
          * @example correct horse battery staple
          */
         Password: string;
+        /**
+         * @description The payload of `presence.count` (ephemeral: no `id:`, never replayed): sent instead of
+         *     joins and leaves to streams of a room with more than `--presence-large-room` members,
+         *     at most once per 5 s, when the counts changed.
+         */
+        PresenceCount: {
+            /**
+             * Format: int64
+             * @example 1234
+             */
+            members: number;
+            /**
+             * Format: int64
+             * @example 56
+             */
+            anonymous: number;
+        };
+        /** @description `event: presence.count`: `data` is a `PresenceCount`, sent as its JSON text. Ephemeral: no `id`, never stored or replayed. */
+        PresenceCountEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "presence.count";
+            data: components["schemas"]["PresenceCount"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /** @description The payload of `presence.joined`: a user's first stream of the room opened. */
+        PresenceJoined: {
+            /** @example bob */
+            user: string;
+            /**
+             * Format: date-time
+             * @description When the user joined (the start of this stay in the room).
+             */
+            since: string;
+        };
+        /** @description `event: presence.joined`: `data` is a `PresenceJoined`, sent as its JSON text. */
+        PresenceJoinedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "presence.joined";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["PresenceJoined"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /**
+         * @description The payload of `presence.left`: the user's last stream of the room closed, and the
+         *     grace period (`--presence-grace`) passed without a new one.
+         */
+        PresenceLeft: {
+            /** @example bob */
+            user: string;
+        };
+        /** @description `event: presence.left`: `data` is a `PresenceLeft`, sent as its JSON text. */
+        PresenceLeftEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "presence.left";
+            /** @description The log position after this event: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            data: components["schemas"]["PresenceLeft"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
+        /**
+         * @description One member of a room: a signed-in user with at least one open stream of it (or one
+         *     that closed less than `--presence-grace` ago).
+         */
+        PresenceMember: {
+            /** @example alice */
+            user: string;
+            /**
+             * Format: int32
+             * @description The user's open streams of the room, on every server (tabs, devices). Refreshed
+             *     within about a second; at least 1.
+             * @example 2
+             */
+            sessions: number;
+            /**
+             * Format: date-time
+             * @description When the user joined.
+             */
+            since: string;
+        };
+        /**
+         * @description Who is in a room, exactly at a log position (`Stream-Position`, or `ready`'s
+         *     `position`): follow the room's stream from that position to keep it exact.
+         */
+        PresenceSnapshot: {
+            /** @description Sorted by user. Empty when `large`. */
+            members: components["schemas"]["PresenceMember"][];
+            /**
+             * Format: int64
+             * @description Anonymous streams of the room (refreshed within about a second).
+             * @example 3
+             */
+            anonymous: number;
+            /**
+             * @description More members than `--presence-large-room`: the list is left out, and the room's
+             *     streams get `presence.count` instead of joins and leaves.
+             */
+            large: boolean;
+        };
         /** @description An RFC 9457 problem document: every error response of the API has this shape. */
         Problem: {
             /** @description A stable identifier of the kind of problem, e.g. `urn:parley:problem:validation`. */
@@ -598,6 +782,28 @@ export interface components {
          * @example general
          */
         Room: string;
+        /** @description One page of a namespace's rooms, most recently active first. */
+        RoomPage: {
+            items: components["schemas"]["RoomSummary"][];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A room with messages or members. */
+        RoomSummary: {
+            /** @example general */
+            room: string;
+            /**
+             * Format: date-time
+             * @description The time of its newest message, join or leave.
+             */
+            last_activity: string;
+            /**
+             * Format: int32
+             * @description Members present now.
+             * @example 2
+             */
+            members: number;
+        };
         /** @description A new login session. The same token is also set as the `parley_session` cookie. */
         Session: {
             /** @description Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash. */
@@ -608,7 +814,7 @@ export interface components {
             username: string;
         };
         /** @description One event of a stream, by its `event` name. On the wire each is an SSE frame: `id:`, `event:` and one `data:` line holding the payload as JSON. */
-        StreamEvent: components["schemas"]["NoteCreatedEvent"] | components["schemas"]["NoteUpdatedEvent"] | components["schemas"]["NoteDeletedEvent"] | components["schemas"]["MessageCreatedEvent"] | components["schemas"]["MessageUpdatedEvent"] | components["schemas"]["MessageDeletedEvent"] | components["schemas"]["ReadyEvent"] | components["schemas"]["ResetEvent"];
+        StreamEvent: components["schemas"]["NoteCreatedEvent"] | components["schemas"]["NoteUpdatedEvent"] | components["schemas"]["NoteDeletedEvent"] | components["schemas"]["MessageCreatedEvent"] | components["schemas"]["MessageUpdatedEvent"] | components["schemas"]["MessageDeletedEvent"] | components["schemas"]["PresenceJoinedEvent"] | components["schemas"]["PresenceLeftEvent"] | components["schemas"]["TypingEvent"] | components["schemas"]["PresenceCountEvent"] | components["schemas"]["ReadyEvent"] | components["schemas"]["ResetEvent"];
         /** @description The payload of the `ready` and `reset` stream events. */
         StreamMarker: {
             /**
@@ -616,12 +822,42 @@ export interface components {
              * @example 7412-93
              */
             position: string;
+            /**
+             * @description In `ready` of a room's stream opened by a signed-in user: that user (now present).
+             * @example alice
+             */
+            you?: string | null;
+            presence?: components["schemas"]["PresenceSnapshot"] | null;
         };
         /**
          * @description A position in the event log, as the server hands them out (`id:` of an event, `Stream-Position`, `ready`'s `position`).
          * @example 7412-93
          */
         StreamPosition: string;
+        /**
+         * @description The payload of `typing` (ephemeral: no `id:`, never replayed): show "bob is typing…"
+         *     until `expires_in_ms` after the last one received.
+         */
+        Typing: {
+            /** @example bob */
+            user: string;
+            /**
+             * Format: int64
+             * @example 5000
+             */
+            expires_in_ms: number;
+        };
+        /** @description `event: typing`: `data` is a `Typing`, sent as its JSON text. Ephemeral: no `id`, never stored or replayed. */
+        TypingEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "typing";
+            data: components["schemas"]["Typing"];
+            /** @description Milliseconds to wait before reconnecting (`retry:`), when the server sends a new hint. */
+            retry?: number;
+        };
         /** @description The new content of a note. */
         UpdateNote: {
             title: components["schemas"]["NoteTitle"];
@@ -1737,7 +1973,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: ready`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some. */
+            /** @description An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: ready`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `presence.joined`: `PresenceJoined`, `presence.left`: `PresenceLeft`, `typing`: `Typing`, `presence.count`: `PresenceCount`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. Ephemeral events (`typing`, `presence.count`) have no `id:`: they are never replayed and do not change the position you resume from. On a room's stream, `ready` also carries `presence` (who is here, exactly at its position) and, for a signed-in user, `you`. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1748,6 +1984,15 @@ export interface operations {
             };
             /** @description `Last-Event-ID` is not a position this server hands out */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials were sent but name no live session (send none to follow the room anonymously) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1814,7 +2059,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: ready`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some. */
+            /** @description An endless `text/event-stream` of `StreamEvent`s: if you resumed, every event after your position in order, then `event: ready`, then live events; the first of them also carries `retry:` (how long to wait before reconnecting). The server subscribes before it answers, so a change made once the headers arrive is delivered. Each event has `id: <position>` (send it back as `Last-Event-ID`), `event: <type>` and `data: <JSON>`, whose schema depends on the type: `note.created`: `Note`, `note.updated`: `Note`, `note.deleted`: `DeletedNote`, `message.created`: `Message`, `message.updated`: `Message`, `message.deleted`: `DeletedMessage`, `presence.joined`: `PresenceJoined`, `presence.left`: `PresenceLeft`, `typing`: `Typing`, `presence.count`: `PresenceCount`, `ready`: `StreamMarker`, `reset`: `StreamMarker`. `reset` means your position is older than the log keeps: refetch, then carry on. Ephemeral events (`typing`, `presence.count`) have no `id:`: they are never replayed and do not change the position you resume from. On a room's stream, `ready` also carries `presence` (who is here, exactly at its position) and, for a signed-in user, `you`. A comment line (`: keep-alive`) arrives when the stream has been idle for `--sse-keep-alive`. Ignore event types you do not know: newer servers may add some. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1825,6 +2070,15 @@ export interface operations {
             };
             /** @description `Last-Event-ID` is not a position this server hands out */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Credentials were sent but name no live session (send none to follow anonymously) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1854,6 +2108,140 @@ export interface operations {
             };
             /** @description The server already holds `--max-streams` event streams (its share of open files), or is shutting down; nothing was started. Try again after `Retry-After` seconds, with `Last-Event-ID` to resume. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_rooms: {
+        parameters: {
+            query?: {
+                /** @description How many rooms to return: 1–100 (default 20). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["schemas"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The namespace, e.g. `chat` */
+                namespace: components["schemas"]["Namespace"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rooms */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomPage"];
+                };
+            };
+            /** @description The query string is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The namespace, `limit` or `cursor` is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_presence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The namespace, e.g. `notes` or `chat` */
+                namespace: components["schemas"]["Namespace"];
+                /** @description The room; in `notes`, a note's key */
+                room: components["schemas"]["Room"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room's presence */
+            200: {
+                headers: {
+                    /** @description The event log position the member list is exact at */
+                    "Stream-Position"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceSnapshot"];
+                };
+            };
+            /** @description The namespace or room is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_typing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The namespace, e.g. `notes` or `chat` */
+                namespace: components["schemas"]["Namespace"];
+                /** @description The room; in `notes`, a note's key */
+                room: components["schemas"]["Room"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent to the room's streams */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The namespace or room is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More typing signals than the per-user rate allows */
+            429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;

@@ -6,7 +6,11 @@ export const EVENT_TYPES = Object.freeze([
   'note.deleted',
   'message.created',
   'message.updated',
-  'message.deleted'
+  'message.deleted',
+  'presence.joined',
+  'presence.left',
+  'typing',
+  'presence.count'
 ]);
 // The ephemeral ones: sent without `id:`, never stored or replayed.
 export const EPHEMERAL_TYPES = Object.freeze([]);

@@ -19,11 +19,23 @@ from .note_deleted_event import NoteDeletedEvent
 from .note_page import NotePage
 from .note_summary import NoteSummary
 from .note_updated_event import NoteUpdatedEvent
+from .presence_count import PresenceCount
+from .presence_count_event import PresenceCountEvent
+from .presence_joined import PresenceJoined
+from .presence_joined_event import PresenceJoinedEvent
+from .presence_left import PresenceLeft
+from .presence_left_event import PresenceLeftEvent
+from .presence_member import PresenceMember
+from .presence_snapshot import PresenceSnapshot
 from .problem import Problem
 from .ready_event import ReadyEvent
 from .reset_event import ResetEvent
+from .room_page import RoomPage
+from .room_summary import RoomSummary
 from .session import Session
 from .stream_marker import StreamMarker
+from .typing import Typing
+from .typing_event import TypingEvent
 from .update_note import UpdateNote
 from .user import User
 
@@ -47,11 +59,23 @@ __all__ = (
     "NotePage",
     "NoteSummary",
     "NoteUpdatedEvent",
+    "PresenceCount",
+    "PresenceCountEvent",
+    "PresenceJoined",
+    "PresenceJoinedEvent",
+    "PresenceLeft",
+    "PresenceLeftEvent",
+    "PresenceMember",
+    "PresenceSnapshot",
     "Problem",
     "ReadyEvent",
     "ResetEvent",
+    "RoomPage",
+    "RoomSummary",
     "Session",
     "StreamMarker",
+    "Typing",
+    "TypingEvent",
     "UpdateNote",
     "User",
 )

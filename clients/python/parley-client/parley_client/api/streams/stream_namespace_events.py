@@ -13,9 +13,13 @@ from ...models.message_updated_event import MessageUpdatedEvent
 from ...models.note_created_event import NoteCreatedEvent
 from ...models.note_deleted_event import NoteDeletedEvent
 from ...models.note_updated_event import NoteUpdatedEvent
+from ...models.presence_count_event import PresenceCountEvent
+from ...models.presence_joined_event import PresenceJoinedEvent
+from ...models.presence_left_event import PresenceLeftEvent
 from ...models.problem import Problem
 from ...models.ready_event import ReadyEvent
 from ...models.reset_event import ResetEvent
+from ...models.typing_event import TypingEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -66,8 +70,12 @@ def _parse_response(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
@@ -82,8 +90,12 @@ def _parse_response(
             | NoteCreatedEvent
             | NoteDeletedEvent
             | NoteUpdatedEvent
+            | PresenceCountEvent
+            | PresenceJoinedEvent
+            | PresenceLeftEvent
             | ReadyEvent
             | ResetEvent
+            | TypingEvent
         ):
             try:
                 if not isinstance(data, dict):
@@ -136,16 +148,48 @@ def _parse_response(
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                componentsschemas_stream_event_type_6 = ReadyEvent.from_dict(data)
+                componentsschemas_stream_event_type_6 = PresenceJoinedEvent.from_dict(data)
 
                 return componentsschemas_stream_event_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_7 = PresenceLeftEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_8 = TypingEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_8
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_9 = PresenceCountEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_9
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_10 = ReadyEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_10
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_stream_event_type_7 = ResetEvent.from_dict(data)
+            componentsschemas_stream_event_type_11 = ResetEvent.from_dict(data)
 
-            return componentsschemas_stream_event_type_7
+            return componentsschemas_stream_event_type_11
 
         response_200 = _parse_response_200(response.text)
 
@@ -155,6 +199,11 @@ def _parse_response(
         response_400 = Problem.from_dict(response.json())
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -186,8 +235,12 @@ def _build_response(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     return Response(
@@ -212,8 +265,12 @@ def sync_detailed(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     """Stream a namespace's events
@@ -234,7 +291,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -265,8 +322,12 @@ def sync(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
@@ -288,7 +349,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem
     """
 
     return sync_detailed(
@@ -314,8 +375,12 @@ async def asyncio_detailed(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     """Stream a namespace's events
@@ -336,7 +401,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -365,8 +430,12 @@ async def asyncio(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
@@ -388,7 +457,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem
     """
 
     return (

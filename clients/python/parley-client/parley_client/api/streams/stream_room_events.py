@@ -13,9 +13,13 @@ from ...models.message_updated_event import MessageUpdatedEvent
 from ...models.note_created_event import NoteCreatedEvent
 from ...models.note_deleted_event import NoteDeletedEvent
 from ...models.note_updated_event import NoteUpdatedEvent
+from ...models.presence_count_event import PresenceCountEvent
+from ...models.presence_joined_event import PresenceJoinedEvent
+from ...models.presence_left_event import PresenceLeftEvent
 from ...models.problem import Problem
 from ...models.ready_event import ReadyEvent
 from ...models.reset_event import ResetEvent
+from ...models.typing_event import TypingEvent
 from ...types import UNSET, Response, Unset
 
 
@@ -68,8 +72,12 @@ def _parse_response(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
@@ -84,8 +92,12 @@ def _parse_response(
             | NoteCreatedEvent
             | NoteDeletedEvent
             | NoteUpdatedEvent
+            | PresenceCountEvent
+            | PresenceJoinedEvent
+            | PresenceLeftEvent
             | ReadyEvent
             | ResetEvent
+            | TypingEvent
         ):
             try:
                 if not isinstance(data, dict):
@@ -138,16 +150,48 @@ def _parse_response(
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                componentsschemas_stream_event_type_6 = ReadyEvent.from_dict(data)
+                componentsschemas_stream_event_type_6 = PresenceJoinedEvent.from_dict(data)
 
                 return componentsschemas_stream_event_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_7 = PresenceLeftEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_8 = TypingEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_8
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_9 = PresenceCountEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_9
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_stream_event_type_10 = ReadyEvent.from_dict(data)
+
+                return componentsschemas_stream_event_type_10
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_stream_event_type_7 = ResetEvent.from_dict(data)
+            componentsschemas_stream_event_type_11 = ResetEvent.from_dict(data)
 
-            return componentsschemas_stream_event_type_7
+            return componentsschemas_stream_event_type_11
 
         response_200 = _parse_response_200(response.text)
 
@@ -157,6 +201,11 @@ def _parse_response(
         response_400 = Problem.from_dict(response.json())
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -188,8 +237,12 @@ def _build_response(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     return Response(
@@ -204,7 +257,7 @@ def sync_detailed(
     namespace: str,
     room: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
     last_event_id_header: str | Unset = UNSET,
@@ -215,14 +268,22 @@ def sync_detailed(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-    its comments.
+    its comments. The stream is presence: signed in (bearer token or session cookie), you
+    are a member of the room from before the response until your last stream of it has
+    been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+    carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+    in a large room), and `typing`.
 
     Args:
         namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
@@ -240,7 +301,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -262,7 +323,7 @@ def sync(
     namespace: str,
     room: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
     last_event_id_header: str | Unset = UNSET,
@@ -273,15 +334,23 @@ def sync(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-    its comments.
+    its comments. The stream is presence: signed in (bearer token or session cookie), you
+    are a member of the room from before the response until your last stream of it has
+    been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+    carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+    in a large room), and `typing`.
 
     Args:
         namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
@@ -299,7 +368,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem
     """
 
     return sync_detailed(
@@ -316,7 +385,7 @@ async def asyncio_detailed(
     namespace: str,
     room: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
     last_event_id_header: str | Unset = UNSET,
@@ -327,14 +396,22 @@ async def asyncio_detailed(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
 ]:
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-    its comments.
+    its comments. The stream is presence: signed in (bearer token or session cookie), you
+    are a member of the room from before the response until your last stream of it has
+    been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+    carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+    in a large room), and `typing`.
 
     Args:
         namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
@@ -352,7 +429,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem]
+        Response[MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -372,7 +449,7 @@ async def asyncio(
     namespace: str,
     room: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     last_event_id_query: str | Unset = UNSET,
     types: list[EventType] | Unset = UNSET,
     last_event_id_header: str | Unset = UNSET,
@@ -383,15 +460,23 @@ async def asyncio(
     | NoteCreatedEvent
     | NoteDeletedEvent
     | NoteUpdatedEvent
+    | PresenceCountEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
     | ReadyEvent
     | ResetEvent
+    | TypingEvent
     | Problem
     | None
 ):
     """Stream a room's events
 
      Every change in one room: for namespace `notes` and room `k`, the note `k` itself and
-    its comments.
+    its comments. The stream is presence: signed in (bearer token or session cookie), you
+    are a member of the room from before the response until your last stream of it has
+    been closed for `--presence-grace`; anonymous streams are counted, not named. `ready`
+    carries who is here; `presence.joined` and `presence.left` follow (or `presence.count`
+    in a large room), and `typing`.
 
     Args:
         namespace (str): 1–64 characters from `a–z 0–9 _ -`, starting with a letter or digit, e.g.
@@ -409,7 +494,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | ReadyEvent | ResetEvent | Problem
+        MessageCreatedEvent | MessageDeletedEvent | MessageUpdatedEvent | NoteCreatedEvent | NoteDeletedEvent | NoteUpdatedEvent | PresenceCountEvent | PresenceJoinedEvent | PresenceLeftEvent | ReadyEvent | ResetEvent | TypingEvent | Problem
     """
 
     return (
