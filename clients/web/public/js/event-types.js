@@ -13,4 +13,7 @@ export const EVENT_TYPES = Object.freeze([
   'presence.count'
 ]);
 // The ephemeral ones: sent without `id:`, never stored or replayed.
-export const EPHEMERAL_TYPES = Object.freeze([]);
+export const EPHEMERAL_TYPES = Object.freeze([
+  'typing',
+  'presence.count'
+]);

@@ -5,8 +5,14 @@
 // up only when the server answers with an error status (say 503 while it shuts down):
 // then this module opens a new EventSource itself, passing the last id as
 // `?last_event_id=`. While any stream is down, the header shows "Reconnecting…".
+//
+// A stream carries the session cookie (a signed-in page is present in the room), and the
+// server refuses a cookie whose session has ended (401) rather than treating it as
+// anonymous. EventSource does not say why it was refused, so a signed-in page that is
+// refused asks who is signed in: a session that ended shows as signed out at once.
 
 import { EVENT_TYPES, EPHEMERAL_TYPES } from './event-types.js';
+import { currentUser, refreshUser } from './session.js';
 
 // ---- the "reconnecting…" indicator ---------------------------------------------------
 
@@ -94,6 +100,7 @@ export class LiveStream {
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (an error status such as 503): retry ourselves, later.
         this.scheduleReconnect();
+        checkSession();
       }
       // Otherwise (CONNECTING) the browser retries by itself, with Last-Event-ID.
     });
@@ -161,6 +168,17 @@ export class LiveStream {
     this.source = null;
     markUp(this);
   }
+}
+
+// A refused stream of a signed-in page may be a session that ended elsewhere (expired,
+// logged out, the server's data replaced): one question settles it, and the header and
+// the pages show signed out. Asked once at a time, and never when signed out.
+let checking = null;
+function checkSession() {
+  if (checking || !currentUser()) return;
+  checking = refreshUser()
+    .catch(() => {}) // a network error: the stream's own retry will tell
+    .finally(() => { checking = null; });
 }
 
 // Coming back online: retry a stream that gave up at once, rather than after its backoff.
