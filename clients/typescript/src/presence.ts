@@ -27,7 +27,7 @@ export class PresenceTracker {
   #members = new Map<string, Member>();
   #anonymous = 0;
   #large = false;
-  #largeCount = 0;
+  #largeCount: number | undefined = undefined;
   #known = false;
 
   /** The signed-in user of the stream (`ready`'s `you`); `undefined` for an anonymous one. */
@@ -48,8 +48,11 @@ export class PresenceTracker {
     return this.#large;
   }
 
-  /** Signed-in members: `members.size`, or the last `presence.count` in a large room. */
-  get count(): number {
+  /**
+   * Signed-in members: `members.size`, or the last `presence.count` in a large room
+   * (`undefined` until one arrives: a large room's snapshot does not say how many).
+   */
+  get count(): number | undefined {
     return this.#large ? this.#largeCount : this.#members.size;
   }
 
@@ -64,7 +67,7 @@ export class PresenceTracker {
     for (const { user, since } of snapshot.members) this.#members.set(user, { user, since });
     this.#anonymous = snapshot.anonymous;
     this.#large = snapshot.large;
-    this.#largeCount = snapshot.members.length;
+    this.#largeCount = snapshot.large ? undefined : snapshot.members.length;
     this.#known = true;
   }
 

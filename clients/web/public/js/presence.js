@@ -24,7 +24,8 @@ function plural(count, one, many) {
 /**
  * The membership of one room. `onChange(state)` runs after every change; `state` is
  * `{you, members: [{user, since}] sorted by name, anonymous, large, count}` where `count`
- * is the number of signed-in members (for a large room, from its last `presence.count`).
+ * is the number of signed-in members (for a large room, from its last `presence.count`,
+ * and null until one has come).
  */
 export class RoomPresence {
   constructor({ onChange } = {}) {
@@ -32,7 +33,7 @@ export class RoomPresence {
     this.members = new Map(); // user -> {user, since}
     this.anonymous = 0;
     this.large = false;
-    this.largeCount = 0;
+    this.largeCount = null; // a large room's snapshot does not say how many
     this.known = false; // a snapshot has arrived
     this.onChange = onChange;
   }
@@ -65,7 +66,7 @@ export class RoomPresence {
     }
     this.anonymous = Number.isInteger(snapshot.anonymous) ? snapshot.anonymous : 0;
     this.large = snapshot.large === true;
-    this.largeCount = this.members.size;
+    this.largeCount = this.large ? null : this.members.size;
     this.known = true;
     this.changed();
   }
@@ -118,7 +119,7 @@ export function memberList({ label = 'Here now', others = false } = {}) {
       sameUser(m.user, you) ? h('span', { class: 'badge', text: 'you' }) : null)));
     list.hidden = shown.length === 0;
     const parts = [];
-    if (large) parts.push(`${plural(count, 'member', 'members')} here`);
+    if (large) parts.push(count === null ? 'Many members here' : `${plural(count, 'member', 'members')} here`);
     if (anonymous > 0) parts.push(`${plural(anonymous, 'guest', 'guests')} reading`);
     extra.textContent = parts.join(' · ');
     extra.hidden = parts.length === 0;
