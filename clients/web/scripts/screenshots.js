@@ -59,16 +59,18 @@ async function main() {
       for (const name of ['bob', 'maria']) {
         const context = await signedInContext(browser, server.url, name, options);
         others.push(context);
-        for (const pagePath of ['/chat/general', '/notes/lisbon-trip']) {
-          const page = await openPage(context, pagePath);
-          await page.locator('.presence .member-name', { hasText: name }).first().waitFor();
-        }
+        const chat = await openPage(context, '/chat/general');
+        await chat.locator('.presence .member-name', { hasText: name }).waitFor();
+        await openPage(context, '/notes/lisbon-trip');
       }
       const maria = tokens.maria;
       const shots = [
         ['login', guest, '/login', (page) => page.getByRole('heading', { name: 'Welcome to Parley' }).waitFor()],
         ['notes-home', alice, '/', (page) => waitForText(page.locator('.note-item'), 'Trip to Lisbon')],
-        ['note', alice, '/notes/lisbon-trip', (page) => waitForText(page.locator('.message'), 'Sintra')],
+        ['note', alice, '/notes/lisbon-trip', async (page) => {
+          await waitForText(page.locator('.message'), 'Sintra');
+          await waitForText(page.locator('.viewers'), 'maria');
+        }],
         ['chat', alice, '/chat/general', async (page) => {
           await waitForText(page.locator('.message'), 'post it here');
           await apiCall(server.url, 'POST', '/api/rooms/chat/general/typing', { token: maria });
