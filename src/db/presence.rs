@@ -257,28 +257,45 @@ struct CountRow {
     anonymous: i64,
 }
 
-fn counts_of(conn: &mut PgConnection, namespace: &str, room: &str) -> QueryResult<CountRow> {
+/// This process's own counts, which it knows exactly, in place of what it wrote lazily.
+#[derive(Debug, Clone, Copy)]
+pub struct Here {
+    pub server: i64,
+    pub anonymous: u32,
+}
+
+fn counts_of(
+    conn: &mut PgConnection,
+    namespace: &str,
+    room: &str,
+    here: Here,
+) -> QueryResult<CountRow> {
     diesel::sql_query(
         "SELECT coalesce((SELECT members FROM rooms WHERE namespace = $1 AND room = $2), 0)::bigint \
                 AS members, \
-                coalesce((SELECT sum(streams) FROM presence_anonymous \
-                          WHERE namespace = $1 AND room = $2), 0)::bigint AS anonymous",
+                $4 + coalesce((SELECT sum(streams) FROM presence_anonymous \
+                          WHERE namespace = $1 AND room = $2 AND server_id <> $3), 0)::bigint \
+                AS anonymous",
     )
     .bind::<Text, _>(namespace)
     .bind::<Text, _>(room)
+    .bind::<BigInt, _>(here.server)
+    .bind::<BigInt, _>(i64::from(here.anonymous))
     .get_result(conn)
 }
 
 /// Who is in the room exactly at `at`, a position no later than the committed head (so
 /// every event up to it, and the interval rows written with them, are visible): the
 /// intervals that began at or before `at` and had not ended by it. Session and anonymous
-/// counts are the current ones. Above `large` members the list is left out.
+/// counts are the current ones (other processes' as they last wrote them, `here`'s
+/// anonymous streams exactly). Above `large` members the list is left out.
 pub fn snapshot(
     conn: &mut PgConnection,
     namespace: &str,
     room: &str,
     at: Position,
     large: u32,
+    here: Here,
 ) -> QueryResult<PresenceSnapshot> {
     #[derive(QueryableByName)]
     struct MemberRow {
@@ -289,7 +306,7 @@ pub fn snapshot(
         #[diesel(sql_type = BigInt)]
         sessions: i64,
     }
-    let counts = counts_of(conn, namespace, room)?;
+    let counts = counts_of(conn, namespace, room, here)?;
     let anonymous = u64::try_from(counts.anonymous).unwrap_or(0);
     if counts.members > i64::from(large) {
         return Ok(PresenceSnapshot {

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::ephemeral::Ephemeral;
 use crate::api_types::{PresenceCount, PresenceSnapshot};
 use crate::db::Db;
-use crate::db::presence::{self, MemberKey};
+use crate::db::presence::{self, Here, MemberKey};
 use crate::db::rooms;
 use crate::error::ApiError;
 use crate::event::{EventType, Position};
@@ -135,6 +135,18 @@ impl Presence {
         self.server.load(Ordering::SeqCst)
     }
 
+    /// This process's id and its anonymous streams of the room, which snapshots take as
+    /// they are now rather than as last written.
+    pub fn here(&self, namespace: &str, room: &str) -> Here {
+        let anonymous = lock(&self.rooms)
+            .get(&(namespace.to_owned(), room.to_owned()))
+            .map_or(0, |local| local.anonymous);
+        Here {
+            server: self.server(),
+            anonymous,
+        }
+    }
+
     /// A stream of the room opens, for `user` or anonymously. For a user whose first
     /// stream of the room this is, in this process, the database learns of it before this
     /// returns: so the stream's `ready` shows them present. The returned attendance ends
@@ -235,8 +247,13 @@ impl Presence {
             lock(&self.dirty).anonymous.insert(room.clone());
             return;
         };
+        // Dropped outside any runtime (the server's workers are being torn down): this
+        // process is stopping, and the grace and the sweep decide instead.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let presence = Arc::clone(self);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let slot = presence.slot(&key);
             let generation = {
                 let mut held = slot.lock().await;
@@ -512,10 +529,15 @@ impl Attendance {
     ) -> Result<(PresenceSnapshot, Option<PresenceCount>), ApiError> {
         let (namespace, room) = self.room.clone();
         let large = self.presence.settings.large_room;
+        let here = self.presence.here(&namespace, &room);
         let snapshot = self
             .presence
             .db
-            .run(move |conn| Ok(presence::snapshot(conn, &namespace, &room, at, large)?))
+            .run(move |conn| {
+                Ok(presence::snapshot(
+                    conn, &namespace, &room, at, large, here,
+                )?)
+            })
             .await?;
         if !snapshot.large {
             return Ok((snapshot, None));

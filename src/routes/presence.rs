@@ -34,14 +34,21 @@ pub async fn read_presence(
     let (namespace, room) = path.into_inner();
     let (namespace, room) = room_from_path(namespace, room)?;
     let large = state.presence.settings().large_room;
+    let here = state.presence.here(namespace.as_str(), room.as_str());
     let (position, snapshot) = state
         .db
         .run(move |conn| {
             // A committed position: every event up to it, and the membership rows written
             // with them, are visible to the snapshot.
             let position = event_log::head(conn)?;
-            let snapshot =
-                presence::snapshot(conn, namespace.as_str(), room.as_str(), position, large)?;
+            let snapshot = presence::snapshot(
+                conn,
+                namespace.as_str(),
+                room.as_str(),
+                position,
+                large,
+                here,
+            )?;
             Ok((position, snapshot))
         })
         .await?;

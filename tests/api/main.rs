@@ -13,5 +13,7 @@ mod messages;
 mod notes;
 mod openapi;
 mod pages;
+mod presence;
+mod presence_crash;
 mod streams;
 mod users;
