@@ -223,6 +223,20 @@ export async function waitForText(locator, text) {
   await locator.filter({ hasText: text }).first().waitFor();
 }
 
+/**
+ * Resolves once `check()` resolves truthy, asking again every 100 ms; fails after
+ * TIMEOUT_MS with `what`. Only for state that is kept up to date in the background and
+ * has nothing to wait on (the rooms list takes in new messages once per heartbeat).
+ */
+export async function eventually(what, check) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Waits until the page's path is `pathname`. */
 export async function waitForPath(page, pathname) {
   await page.waitForURL((url) => url.pathname === pathname);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, registerUser, signedInContext, openPage, waitForText, apiCall,
+  startServer, launchBrowser, registerUser, signedInContext, openPage, waitForText, apiCall, eventually,
 } from './harness.js';
 
 let server;
@@ -79,6 +79,11 @@ test('two users see each other arrive, type, talk and leave', async () => {
 
 test('the room list comes from the server: rooms with messages or members, newest first', async () => {
   await apiCall(server.url, 'POST', '/api/rooms/chat/older-room/messages', { token: aliceToken, body: { message: 'hi' } });
+  // The server takes a room's messages into its list within a heartbeat (2 s).
+  await eventually('older-room in the rooms list', async () => {
+    const { data } = await apiCall(server.url, 'GET', '/api/rooms/chat?limit=100');
+    return data.items.some((item) => item.room === 'older-room');
+  });
   const bob = await signedInContext(browser, server.url, 'bob');
   const guest = await signedInContext(browser, server.url, null);
   try {
