@@ -164,10 +164,13 @@ wt_watch() {
   cmd=$(wt_subst "$2")
   [ -z "${wt_pid[$n]:-}" ] || wt_stop "$n"
   : >"stream-$n"
-  (
-    WT_MAX_TIME=$wt_stream_max_time
-    eval "$cmd"
-  ) >"stream-$n" 2>"stream-$n.err" &
+  # A watch is one curl command: run it with `exec` (and the options of the `curl` function
+  # above, which `exec` does not see), so that it is the process `wt_stop` kills and
+  # stopping a stream closes its connection, as Ctrl-C does. The server counts an open
+  # stream among the room's watchers.
+  [[ $cmd == "curl "* ]] || wt_fail "a watch must be one curl command: $cmd"
+  cmd="curl --max-time $wt_stream_max_time -w '%{stderr}walkthrough-status %{http_code}\n' ${cmd#curl }"
+  (eval "exec $cmd") >"stream-$n" 2>"stream-$n.err" &
   wt_pid[$n]=$!
   wt_seen[$n]=0
   local deadline=$((SECONDS + wt_wait))

@@ -130,6 +130,25 @@ async fn members_from(app: &TestApp, position: &str) -> BTreeSet<String> {
     panic!("no snapshot reached {position}");
 }
 
+/// Waits until the room's snapshot counts `sessions` streams of `user` (counts are written
+/// within a heartbeat).
+async fn wait_for_sessions(app: &TestApp, user: &str, sessions: u64) {
+    for _ in 0..400 {
+        let (now, _) = snapshot(app).await;
+        let counted = now["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|member| member["user"] == user)
+            .and_then(|member| member["sessions"].as_u64());
+        if counted == Some(sessions) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{user} never had {sessions} sessions");
+}
+
 async fn snapshot(app: &TestApp) -> (Value, String) {
     let response = app.get(&format!("{ROOM}/presence")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -167,9 +186,11 @@ async fn two_users_in_three_tabs_join_once_each_and_leave_after_their_last_tab_a
         "alice once"
     );
 
-    // Alice closes one of her two tabs, then Bob his only one. Had her closing tab made
-    // her leave, that leave would come first: its grace started first.
+    // Alice closes one of her two tabs, and the server counts one left; then Bob closes
+    // his only one. Had her closing tab made her leave, that leave would come first: its
+    // grace started first.
     drop(alice_one);
+    wait_for_sessions(&app, "alice", 1).await;
     drop(bob_tab);
     assert_eq!(next_presence(&mut observer).await, left("bob"));
     let seen = observer.last_id.clone().expect("a position");
@@ -251,18 +272,11 @@ async fn a_member_is_present_as_soon_as_the_stream_answers() {
 async fn sessions_count_each_users_streams() {
     let app = app().await;
     let alice = app.signed_in("alice").await;
-    let _tabs = [tab(&app, &alice).await, tab(&app, &alice).await];
-    let mut sessions = Value::Null;
-    // Session counts are written within a heartbeat.
-    for _ in 0..400 {
-        let (now, _) = snapshot(&app).await;
-        sessions = now["members"][0]["sessions"].clone();
-        if sessions == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(sessions, 2);
+    let (first, _) = tab(&app, &alice).await;
+    let _second = tab(&app, &alice).await;
+    wait_for_sessions(&app, "alice", 2).await;
+    drop(first);
+    wait_for_sessions(&app, "alice", 1).await;
 }
 
 /// A snapshot with its `Stream-Position`, then the stream from that position, gives the

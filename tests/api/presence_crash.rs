@@ -226,3 +226,37 @@ async fn a_graceful_restart_that_clients_come_back_to_produces_no_leave_and_no_j
     );
     assert_eq!(members(&restarted, &observer).await, ["alice"]);
 }
+
+/// A process frozen for longer than `--presence-server-timeout` (SIGSTOP, a paused VM) is
+/// taken for dead: another announces its member's leave. When it thaws it finds its row
+/// gone, registers again, and its member, whose stream is still open, joins again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_server_is_taken_for_dead_and_rejoins_its_members_when_it_thaws() {
+    use nix::sys::signal::{Signal, kill};
+
+    let (database_url, _) = tokio::task::spawn_blocking(parley_testing::fresh_database)
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = start(dir.path(), &database_url, "1s");
+    let second = start(dir.path(), &database_url, "1s");
+    let client = reqwest::Client::new();
+    let alice = TestUser::sign_up(&client, &first.address, "alice").await;
+
+    let (mut observer, _) = SseClient::connect_ready_to(&client, &room(&second), None).await;
+    let _alice_tab = tab(&first, &alice).await;
+    assert_eq!(
+        next_presence(&mut observer).await,
+        pair("presence.joined", "alice")
+    );
+
+    kill(first.pid(), Signal::SIGSTOP).expect("SIGSTOP");
+    let leave = next_presence(&mut observer).await;
+    kill(first.pid(), Signal::SIGCONT).expect("SIGCONT");
+    assert_eq!(leave, pair("presence.left", "alice"));
+    assert_eq!(
+        next_presence(&mut observer).await,
+        pair("presence.joined", "alice")
+    );
+    assert_eq!(members(&second, &observer).await, ["alice"]);
+}
