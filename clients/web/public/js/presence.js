@@ -10,6 +10,7 @@
 import { h, replaceChildren } from './dom.js';
 import { api, paths, ApiError } from './api.js';
 import { sameUser } from './messages.js';
+import { currentUser, sessionEnded } from './session.js';
 
 /** Names joined for a sentence: "bob", "bob and carol", "bob, carol and dan". */
 export function listNames(names) {
@@ -179,7 +180,8 @@ export const TYPING_INTERVAL_MS = 3_000;
  * Tells the room that you are typing, from a text field's `input` events: at most one
  * `POST …/typing` per `intervalMs` (well inside the server's per-user limit, and often
  * enough to keep the indicator alive while you type), none for an empty field, and after
- * a 429 none before its `Retry-After`. Failures are not shown: typing is a courtesy.
+ * a 429 none before its `Retry-After`; a 401 means the session ended (the page shows
+ * signed out, and sends no more). Failures are not shown: typing is a courtesy.
  */
 export function typingSender({ namespace, room, control, signal, intervalMs = TYPING_INTERVAL_MS }) {
   let nextAllowed = 0;
@@ -187,12 +189,13 @@ export function typingSender({ namespace, room, control, signal, intervalMs = TY
 
   async function send() {
     const now = Date.now();
-    if (inFlight || now < nextAllowed || !control.value.trim()) return;
+    if (inFlight || now < nextAllowed || !control.value.trim() || !currentUser()) return;
     inFlight = true;
     nextAllowed = now + intervalMs;
     try {
       await api(paths.typing(namespace, room), { method: 'POST', signal });
     } catch (error) {
+      if (error instanceof ApiError && error.status === 401) sessionEnded();
       if (error instanceof ApiError && error.status === 429) {
         const seconds = Number(error.retryAfter);
         nextAllowed = Date.now() + (Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : intervalMs);
