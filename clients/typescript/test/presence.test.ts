@@ -148,3 +148,35 @@ test("the typed calls: a room's presence with its position, typing, the namespac
 
   for (const r of [alice, follower, bob]) await r.close();
 });
+
+test("a large room: counts instead of names, flagged in the member set", async () => {
+  // Its own server, where two members already make a room large.
+  const small = await TestServer.start(undefined, undefined, [...GRACE, "--presence-large-room", "1"]);
+  try {
+    const member = async (username: string) => {
+      const api = createParleyClient(small.baseUrl);
+      assert.equal((await api.POST("/api/users", { body: { username, password } })).response.status, 201);
+      const { data } = await api.POST("/api/sessions", { body: { username, password } });
+      return new Recorder(small.baseUrl, "chat", "crowd", { token: data!.token });
+    };
+    const alice = await member("alice");
+    await alice.until("ready", (r) => r.readyCount() === 1);
+    const bob = await member("bob");
+    // bob's ready finds the room large: no names; a presence.count follows at once.
+    await bob.until("a count", (r) => r.ephemeral.some((e) => e.type === "presence.count"));
+    const ready = bob.log.find((e) => e.type === "ready");
+    assert.ok(ready?.type === "ready" && ready.data.presence?.large === true);
+    assert.deepEqual(ready.data.presence.members, []);
+    assert.equal(bob.sub.presence?.large, true);
+    assert.equal(bob.sub.presence?.count, 2);
+    assert.equal(bob.sub.presence?.members.size, 0);
+    // alice, in the room when it grew, gets the count too (within the 5 s counting round).
+    await alice.until("a count", (r) => r.ephemeral.some((e) => e.type === "presence.count"));
+    assert.equal(alice.sub.presence?.large, true);
+    assert.equal(alice.sub.presence?.count, 2);
+    assert.equal(alice.sub.presence?.members.size, 0, "a list that cannot be kept current is dropped");
+    for (const r of [alice, bob]) await r.close();
+  } finally {
+    await small.dispose();
+  }
+});
