@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Double, Integer, Text, Timestamptz};
 
 use crate::api_types::{PresenceMember, PresenceSnapshot};
 use crate::event::{EventType, Position};
@@ -386,24 +386,6 @@ pub fn counts(
             )
         })
         .collect())
-}
-
-/// Whether the member is present now (for tests and checks).
-pub fn is_present(conn: &mut PgConnection, key: &MemberKey) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Bool)]
-        present: bool,
-    }
-    diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM presence_intervals \
-         WHERE namespace = $1 AND room = $2 AND username = $3 AND left_xid IS NULL) AS present",
-    )
-    .bind::<Text, _>(&key.namespace)
-    .bind::<Text, _>(&key.room)
-    .bind::<Text, _>(&key.username)
-    .get_result::<Row>(conn)
-    .map(|row| row.present)
 }
 
 /// Deletes intervals that ended below the log's floor: no resume or snapshot can ask for

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
 
 use crate::api_types::RoomSummary;
 use crate::event::EventType;
@@ -44,14 +44,14 @@ pub fn list(
         .bind::<Text, _>(namespace)
         .bind::<Timestamptz, _>(after.last_activity)
         .bind::<Text, _>(&after.room)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .bind::<BigInt, _>(limit)
         .load(conn)?,
         None => diesel::sql_query(
             "SELECT room, last_activity, members FROM rooms WHERE namespace = $1 \
              ORDER BY last_activity DESC, room LIMIT $2",
         )
         .bind::<Text, _>(namespace)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .bind::<BigInt, _>(limit)
         .load(conn)?,
     };
     Ok(rows
@@ -72,9 +72,9 @@ pub fn take_in_activity(conn: &mut PgConnection) -> QueryResult<bool> {
     conn.transaction(|conn| {
         #[derive(QueryableByName)]
         struct Mark {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            #[diesel(sql_type = BigInt)]
             xid: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            #[diesel(sql_type = BigInt)]
             id: i64,
         }
         let Some(mark) =
@@ -89,8 +89,8 @@ pub fn take_in_activity(conn: &mut PgConnection) -> QueryResult<bool> {
              WHERE (xid, id) > ($1, $2) AND xid < parley_committed_below() \
              ORDER BY xid DESC, id DESC LIMIT 1",
         )
-        .bind::<diesel::sql_types::BigInt, _>(mark.xid)
-        .bind::<diesel::sql_types::BigInt, _>(mark.id)
+        .bind::<BigInt, _>(mark.xid)
+        .bind::<BigInt, _>(mark.id)
         .get_result::<Mark>(conn)
         .optional()?
         else {
@@ -104,10 +104,10 @@ pub fn take_in_activity(conn: &mut PgConnection) -> QueryResult<bool> {
              ON CONFLICT (namespace, room) DO UPDATE \
              SET last_activity = greatest(rooms.last_activity, excluded.last_activity)"
         ))
-        .bind::<diesel::sql_types::BigInt, _>(mark.xid)
-        .bind::<diesel::sql_types::BigInt, _>(mark.id)
-        .bind::<diesel::sql_types::BigInt, _>(upto.xid)
-        .bind::<diesel::sql_types::BigInt, _>(upto.id)
+        .bind::<BigInt, _>(mark.xid)
+        .bind::<BigInt, _>(mark.id)
+        .bind::<BigInt, _>(upto.xid)
+        .bind::<BigInt, _>(upto.id)
         .bind::<Text, _>(EventType::MessageCreated.as_str())
         .bind::<Text, _>(EventType::MessageUpdated.as_str())
         .execute(conn)?;
@@ -121,16 +121,16 @@ pub fn take_in_activity(conn: &mut PgConnection) -> QueryResult<bool> {
                AND NOT EXISTS (SELECT 1 FROM messages m \
                                WHERE m.namespace = r.namespace AND m.room = r.room)"
         ))
-        .bind::<diesel::sql_types::BigInt, _>(mark.xid)
-        .bind::<diesel::sql_types::BigInt, _>(mark.id)
-        .bind::<diesel::sql_types::BigInt, _>(upto.xid)
-        .bind::<diesel::sql_types::BigInt, _>(upto.id)
+        .bind::<BigInt, _>(mark.xid)
+        .bind::<BigInt, _>(mark.id)
+        .bind::<BigInt, _>(upto.xid)
+        .bind::<BigInt, _>(upto.id)
         .bind::<Text, _>(EventType::MessageDeleted.as_str())
         .bind::<Text, _>(EventType::PresenceLeft.as_str())
         .execute(conn)?;
         diesel::sql_query("UPDATE rooms_watermark SET xid = $1, id = $2")
-            .bind::<diesel::sql_types::BigInt, _>(upto.xid)
-            .bind::<diesel::sql_types::BigInt, _>(upto.id)
+            .bind::<BigInt, _>(upto.xid)
+            .bind::<BigInt, _>(upto.id)
             .execute(conn)?;
         Ok(true)
     })
