@@ -4,7 +4,8 @@
 (``notes``) and yields a ``StreamEvent`` per event, its ``data`` decoded into the models of
 the generated ``parley_client`` package. When the connection drops it waits for the
 server's ``retry:`` hint and reconnects with ``Last-Event-ID`` set to the last id received,
-so nothing is missed and nothing is repeated.
+so nothing is missed and nothing is repeated. A room's stream also keeps ``presence``, who
+is in the room, exact at the last event received.
 
 This package is hand-written and lives outside ``parley-client/``, which ``generate.sh``
 replaces whole. (The generated stream operations would wait forever for the end of an
@@ -18,6 +19,7 @@ import re
 import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Final, Self, TypeAlias, get_args
 from urllib.parse import quote
@@ -35,19 +37,31 @@ from parley_client.models import (
     NoteCreatedEvent,
     NoteDeletedEvent,
     NoteUpdatedEvent,
+    PresenceCount,
+    PresenceCountEvent,
+    PresenceJoined,
+    PresenceJoinedEvent,
+    PresenceLeft,
+    PresenceLeftEvent,
+    PresenceSnapshot,
     Problem,
     ReadyEvent,
     ResetEvent,
     StreamMarker,
+    Typing,
+    TypingEvent,
 )
 
 __all__ = [
+    "EPHEMERAL",
     "READY",
     "RESET",
     "Event",
     "EventStream",
     "EventType",
+    "Member",
     "Payload",
+    "Presence",
     "StreamError",
     "StreamEvent",
     "subscribe",
@@ -65,6 +79,10 @@ Event: TypeAlias = (
     | MessageCreatedEvent
     | MessageUpdatedEvent
     | MessageDeletedEvent
+    | PresenceJoinedEvent
+    | PresenceLeftEvent
+    | TypingEvent
+    | PresenceCountEvent
     | ReadyEvent
     | ResetEvent
 )
@@ -74,8 +92,24 @@ their ``event`` name (a ``Literal``), so ``if e.event == "note.deleted"`` narrow
 
 _EVENT_MODELS: Final[tuple[type[Event], ...]] = get_args(Event)
 
-Payload: TypeAlias = Note | DeletedNote | Message | DeletedMessage | StreamMarker | str
+Payload: TypeAlias = (
+    Note
+    | DeletedNote
+    | Message
+    | DeletedMessage
+    | PresenceJoined
+    | PresenceLeft
+    | Typing
+    | PresenceCount
+    | StreamMarker
+    | str
+)
 """An event's ``data``: a generated model, or the raw text for a type this SDK does not know."""
+
+EPHEMERAL: Final = frozenset({EventType.TYPING, EventType.PRESENCE_COUNT})
+"""The event types that are never stored: sent without ``id:``, never replayed, and they
+never move the position a stream resumes from (their ``StreamEvent.id`` is None).
+``tests/test_event_types.py`` checks this set against the spec (the schemas without ``id``)."""
 
 DEFAULT_RETRY_MS: Final = 3000
 """The reconnection delay until the server sends its ``retry:`` hint."""
@@ -87,14 +121,79 @@ _EOL = re.compile(r"\r\n|\r|\n")
 class StreamEvent:
     """One event: ``type`` is an ``EventType`` value, ``"ready"`` or ``"reset"``.
 
-    ``event`` is the same event as the generated model of its type (``None`` for a type this
-    SDK does not know): match on ``event.event`` to get ``data`` typed by the event's name.
+    ``id`` is the event's position (``None`` for an ``EPHEMERAL`` one). ``event`` is the same
+    event as the generated model of its type (``None`` for a type this SDK does not know):
+    match on ``event.event`` to get ``data`` typed by the event's name.
     """
 
     type: str
     id: str | None
     data: Payload
     event: Event | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A signed-in member of a room: one per user, however many streams they have open."""
+
+    user: str
+    since: datetime
+
+
+class Presence:
+    """Who is in one room, kept exact from a snapshot plus the room's events after it.
+
+    ``ready``'s ``presence`` (or ``GET .../presence`` with its ``Stream-Position``) replaces
+    it; ``presence.joined`` and ``presence.left`` update it, in order with the room's other
+    events. In a large room (``large``) the server sends ``presence.count`` instead of joins
+    and leaves: then only ``count`` and ``anonymous`` are known, and ``members`` is empty
+    (a list that could not be kept current would be wrong). ``you`` is the stream's
+    signed-in user (``ready``'s ``you``), or None for an anonymous stream.
+    """
+
+    def __init__(self) -> None:
+        self.you: str | None = None
+        self.members: dict[str, Member] = {}
+        self.anonymous = 0
+        self.large = False
+        self.known = False
+        """Whether a snapshot has arrived (before it, only changes are known)."""
+        self._large_count: int | None = None
+
+    @property
+    def count(self) -> int | None:
+        """Signed-in members: ``len(members)``, or the last ``presence.count`` in a large room
+        (None until one arrives: a large room's snapshot does not say how many)."""
+        return self._large_count if self.large else len(self.members)
+
+    def reset(self, snapshot: PresenceSnapshot) -> None:
+        """Replace everything with ``snapshot``."""
+        self.members = {m.user: Member(m.user, m.since) for m in snapshot.members}
+        self.anonymous, self.large = snapshot.anonymous, snapshot.large
+        self._large_count = None if snapshot.large else len(snapshot.members)
+        self.known = True
+
+    def apply(self, event: StreamEvent) -> bool:
+        """Take one event of the room's stream; True when the membership changed."""
+        data = event.data
+        if isinstance(data, StreamMarker):
+            if event.type != READY:
+                return False
+            if isinstance(data.you, str):
+                self.you = data.you
+            if not isinstance(data.presence, PresenceSnapshot):
+                return False
+            self.reset(data.presence)
+        elif isinstance(data, PresenceJoined):
+            self.members[data.user] = Member(data.user, data.since)
+        elif isinstance(data, PresenceLeft):
+            return self.members.pop(data.user, None) is not None
+        elif isinstance(data, PresenceCount):
+            self.large, self._large_count, self.anonymous = True, data.members, data.anonymous
+            self.members = {}
+        else:
+            return False
+        return True
 
 
 class StreamError(Exception):
@@ -114,6 +213,7 @@ def subscribe(
     *,
     last_event_id: str | None = None,
     types: Iterable[str] | None = None,
+    token: str | None = None,
     timeout: float = 60.0,
     headers: Mapping[str, str] | None = None,
     client: httpx.Client | None = None,
@@ -122,7 +222,9 @@ def subscribe(
 
     ``last_event_id``: resume after this position (an event's ``id`` or a
     ``Stream-Position`` header); without it the stream starts live. ``types``: only these
-    event types (``EventType`` members or their names). ``timeout``: seconds to connect, and
+    event types (``EventType`` members or their names). ``token``: a session token, sent as
+    ``Authorization: Bearer``: the stream then makes you a member of the room; without one
+    the stream is anonymous (counted, not named). ``timeout``: seconds to connect, and
     seconds without a byte (keep-alives count) before the connection is taken for dead and
     re-established. ``client``: an ``httpx.Client`` to use (it is not closed for you).
 
@@ -132,21 +234,26 @@ def subscribe(
     if room is not None:
         path += f"/{quote(room, safe='')}"
     wanted = ",".join(types or [])
+    auth = {"Authorization": f"Bearer {token}"} if token is not None else {}
     return EventStream(
         f"{base_url.rstrip('/')}{path}/events",
         last_event_id=last_event_id,
         params={"types": wanted} if wanted else {},
-        headers=headers or {},
+        headers={**auth, **(headers or {})},
         timeout=timeout,
         client=client,
+        presence=Presence() if room is not None else None,
     )
 
 
 class EventStream:
     """An endless iterator of ``StreamEvent``; close it, or use it in a ``with`` block.
 
-    ``last_event_id`` is the id of the last event received (``ready`` and ``reset`` included):
-    keep it to resume later with ``subscribe(..., last_event_id=...)``.
+    ``last_event_id`` is the id of the last event received (``ready`` and ``reset`` included,
+    ephemeral events have none): keep it to resume later with
+    ``subscribe(..., last_event_id=...)``. ``presence`` is who is in the room, exact at the
+    last event yielded (None for a namespace's stream, whose presence events do not say
+    which room they are about).
     """
 
     def __init__(
@@ -158,9 +265,11 @@ class EventStream:
         headers: Mapping[str, str],
         timeout: float,
         client: httpx.Client | None,
+        presence: Presence | None = None,
     ) -> None:
         self.url = url
         self.last_event_id = last_event_id
+        self.presence = presence
         self.retry_ms = DEFAULT_RETRY_MS
         self._params = dict(params)
         self._headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **headers}
@@ -232,7 +341,10 @@ class EventStream:
                 if parser.retry_ms is not None:
                     self.retry_ms = parser.retry_ms
                 if frame is not None:
-                    yield _decode(*frame)
+                    event = _decode(*frame)
+                    if self.presence is not None:
+                        self.presence.apply(event)
+                    yield event
         finally:
             self._response = None
             response.close()
@@ -289,10 +401,15 @@ def _decode(kind: str, event_id: str | None, data: str) -> StreamEvent:
         payload, invalid = json.loads(data), None
     except ValueError as error:  # fine for a type this SDK does not know
         payload, invalid = None, error
+    # An ephemeral frame has no id of its own (`event_id` is the previous event's).
+    own_id = None if kind in EPHEMERAL else event_id
+    frame: dict[str, object] = {"event": kind, "data": payload}
+    if kind not in EPHEMERAL:
+        frame["id"] = event_id or ""
     for model in _EVENT_MODELS:
         try:
             # A model refuses another event's name before it looks at `data`.
-            event = model.from_dict({"event": kind, "id": event_id or "", "data": payload})
+            event = model.from_dict(frame)
         except ValueError as refused:
             if "must match const" in str(refused):
                 continue
@@ -301,7 +418,7 @@ def _decode(kind: str, event_id: str | None, data: str) -> StreamEvent:
             if invalid is not None:
                 raise invalid from None
             raise
-        return StreamEvent(kind, event_id, event.data, event)
+        return StreamEvent(kind, own_id, event.data, event)
     return StreamEvent(kind, event_id, data)
 
 

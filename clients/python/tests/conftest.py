@@ -86,8 +86,11 @@ def parley() -> Iterator[ParleyServer]:
     data_dir = tempfile.mkdtemp(prefix="parley-py-")
     os.chmod(data_dir, 0o755)  # PostgreSQL runs as `postgres` when the tests run as root
     # Every test signs up a user of its own, all from one address: more than the
-    # per-address registration limit allows, which the server's own tests cover.
-    server = Server("--data-dir", data_dir, "--registrations-per-minute", "0")
+    # per-address registration limit allows, which the server's own tests cover. A short
+    # presence grace period makes a closed stream's leave come soon (tests/test_presence.py).
+    server = Server(
+        "--data-dir", data_dir, "--registrations-per-minute", "0", "--presence-grace", "1s"
+    )
     try:
         yield ParleyServer(server, data_dir)
     finally:

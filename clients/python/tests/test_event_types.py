@@ -11,7 +11,7 @@ from typing import get_args
 
 from parley_client.models import EventType, Note
 
-from parley_events import Event, _decode
+from parley_events import EPHEMERAL, Event, Presence, _decode
 
 SPEC = Path(__file__).resolve().parents[3] / "openapi" / "openapi.json"
 
@@ -25,6 +25,14 @@ def describe(event: Event) -> str:
         return f"deleted {event.data.id}"
     if event.event == "message.created" or event.event == "message.updated":
         return f"{event.data.from_}: {event.data.message}"
+    if event.event == "presence.joined":
+        return f"{event.data.user} joined at {event.data.since}"
+    if event.event == "presence.left":
+        return f"{event.data.user} left"
+    if event.event == "typing":
+        return f"{event.data.user} is typing"
+    if event.event == "presence.count":
+        return f"{event.data.members} members"
     return f"at {event.data.position}"
 
 
@@ -36,6 +44,10 @@ def mistakes(event: Event) -> None:
         print(event.data.message)  # type: ignore[attr-defined]
     if event.event == "ready":
         print(event.data.key)  # type: ignore[attr-defined]
+    if event.event == "presence.left":
+        print(event.data.since)  # type: ignore[attr-defined]
+    if event.event == "typing":
+        print(event.id)  # type: ignore[attr-defined]
 
 
 def test_the_event_union_is_the_specs_stream_event() -> None:
@@ -62,4 +74,43 @@ def test_an_event_is_decoded_into_the_model_its_name_says() -> None:
     created = _decode("note.created", "1-1", json.dumps(note))
     assert isinstance(created.data, Note) and created.event is not None
     assert describe(created.event) == "k: T"
-    assert _decode("presence.joined", None, "x").event is None
+    assert _decode("note.moved", None, "x").event is None
+
+
+def test_the_ephemeral_types_are_the_specs_events_without_an_id() -> None:
+    schemas = json.loads(SPEC.read_text())["components"]["schemas"]
+    mapping = schemas["StreamEvent"]["discriminator"]["mapping"]
+    without_id = {
+        kind.value
+        for kind in EventType
+        if "id" not in schemas[mapping[kind.value].rsplit("/", 1)[1]]["required"]
+    }
+    assert {kind.value for kind in EPHEMERAL} == without_id == {"typing", "presence.count"}
+    typing = _decode("typing", "7-1", '{"user": "bob", "expires_in_ms": 5000}')
+    assert typing.id is None and typing.event is not None and typing.event.event == "typing"
+
+
+def test_presence_follows_snapshot_joins_leaves_and_counts() -> None:
+    presence = Presence()
+    snapshot = {
+        "members": [{"user": "alice", "sessions": 2, "since": "2026-01-01T00:00:00Z"}],
+        "anonymous": 1,
+        "large": False,
+    }
+    ready = {"position": "5-1", "you": "alice", "presence": snapshot}
+    assert presence.apply(_decode("ready", "5-1", json.dumps(ready)))
+    assert (presence.you, sorted(presence.members), presence.count) == ("alice", ["alice"], 1)
+    joined = '{"user": "bob", "since": "2026-01-01T00:01:00Z"}'
+    assert presence.apply(_decode("presence.joined", "6-1", joined))
+    assert sorted(presence.members) == ["alice", "bob"]
+    assert presence.apply(_decode("presence.left", "7-1", '{"user": "alice"}'))
+    assert not presence.apply(_decode("presence.left", "7-2", '{"user": "nobody"}'))
+    assert not presence.apply(_decode("typing", None, '{"user": "bob", "expires_in_ms": 1}'))
+    assert sorted(presence.members) == ["bob"]
+    assert presence.apply(_decode("presence.count", None, '{"members": 150, "anonymous": 9}'))
+    assert (presence.large, presence.count, presence.anonymous, presence.members) == (
+        True,
+        150,
+        9,
+        {},
+    )

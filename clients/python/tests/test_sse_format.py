@@ -49,7 +49,7 @@ def test_fields_comments_line_endings_and_multi_line_data() -> None:
             text[half:] + "\n\n",
             'id: 1-2\revent: note.deleted\rdata: {"key":\r',  # CR line endings
             'data:  "k"}\r\r',  # a second data line; one space after the colon is dropped
-            "id: 1-3\nevent: presence.joined\ndata: one\ndata: two\n\n",
+            "id: 1-3\nevent: note.moved\ndata: one\ndata: two\n\n",
             'id: 1-3\nevent: ready\ndata: {"position": "1-3"}\nunknown: field\n\n',
             "id: 1-4\n\n",  # no data: nothing to dispatch, but the id counts
         )
@@ -60,7 +60,7 @@ def test_fields_comments_line_endings_and_multi_line_data() -> None:
     assert (created.type, created.id) == ("note.created", "1-1")
     assert created.data == Note.from_dict(NOTE)
     assert (deleted.type, deleted.id, deleted.data) == ("note.deleted", "1-2", DeletedNote("k"))
-    assert (unknown.type, unknown.data) == ("presence.joined", "one\ntwo")
+    assert (unknown.type, unknown.data) == ("note.moved", "one\ntwo")
     assert (ready.type, ready.data) == (READY, StreamMarker("1-3"))
 
 

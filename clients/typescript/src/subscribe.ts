@@ -1,3 +1,4 @@
+import { PresenceTracker } from "./presence.js";
 import type { components, paths } from "./schema.js";
 import { SseParser, type SseMessage } from "./sse.js";
 
@@ -14,18 +15,38 @@ type StreamEvent = Schemas["StreamEvent"];
 type MarkerName = "ready" | "reset";
 type StreamMarker = Extract<StreamEvent, { event: MarkerName }>["data"];
 
+/** The spec's schema of one event of type `T` (`{event, id, data}`, or `{event, data}`). */
+type Frame<T extends EventType> = Extract<StreamEvent, { event: T }>;
+
 /**
- * Every event type, at run time. `satisfies` makes the compiler check it against the
- * spec's `EventType`: a type missing here, or one the spec does not have, fails the build.
+ * The event types stored in the log: their frames have an `id` (a position), are replayed
+ * on resume, and move the position a client resumes from. Derived from the spec.
+ */
+export type DurableEventType = { [T in EventType]: "id" extends keyof Frame<T> ? T : never }[EventType];
+
+/**
+ * The ephemeral event types (`typing`, `presence.count`): no `id`, never stored or
+ * replayed, and they never move the position a client resumes from. Derived from the spec.
+ */
+export type EphemeralEventType = Exclude<EventType, DurableEventType>;
+
+/**
+ * Every event type, at run time, and whether it is stored. `satisfies` makes the compiler
+ * check it against the spec: a type missing here, one the spec does not have, or an
+ * ephemeral one marked durable (or the reverse) fails the build.
  */
 const KNOWN = {
-  "note.created": true,
-  "note.updated": true,
-  "note.deleted": true,
-  "message.created": true,
-  "message.updated": true,
-  "message.deleted": true,
-} as const satisfies Record<EventType, true>;
+  "note.created": "durable",
+  "note.updated": "durable",
+  "note.deleted": "durable",
+  "message.created": "durable",
+  "message.updated": "durable",
+  "message.deleted": "durable",
+  "presence.joined": "durable",
+  "presence.left": "durable",
+  typing: "ephemeral",
+  "presence.count": "ephemeral",
+} as const satisfies { [T in EventType]: T extends DurableEventType ? "durable" : "ephemeral" };
 
 /** The stream's events other than the markers are exactly the `types` filter's values. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -35,15 +56,27 @@ void streamMatchesTypes;
 /** Every event type, at run time. */
 export const EVENT_TYPES = Object.keys(KNOWN) as EventType[];
 
+/** The ephemeral event types, at run time. */
+export const EPHEMERAL_EVENT_TYPES = EVENT_TYPES.filter((type) => KNOWN[type] === "ephemeral") as EphemeralEventType[];
+
 /** The `data` of an event of type `T`, e.g. `EventPayload<"note.deleted">` is `DeletedNote`. */
-export type EventPayload<T extends EventType> = Extract<StreamEvent, { event: T }>["data"];
+export type EventPayload<T extends EventType> = Frame<T>["data"];
 
 /**
  * One change, as a discriminated union on `type`:
- * `{type: "note.created", id, data: Note} | … | {type: "message.deleted", id, data: DeletedMessage}`.
+ * `{type: "note.created", id, data: Note} | … | {type: "presence.left", id, data: PresenceLeft}`.
  * `id` is the event's log position (send it back as `lastEventId` to resume after it).
  */
-export type ParleyEvent = { [T in EventType]: { type: T; id: string; data: EventPayload<T> } }[EventType];
+export type ParleyEvent = { [T in DurableEventType]: { type: T; id: string; data: EventPayload<T> } }[DurableEventType];
+
+/**
+ * A signal about now, as a discriminated union on `type`:
+ * `{type: "typing", data: Typing} | {type: "presence.count", data: PresenceCount}`. It has
+ * no `id`: it is not a position to resume from.
+ */
+export type EphemeralEvent = {
+  [T in EphemeralEventType]: { type: T; data: EventPayload<T> };
+}[EphemeralEventType];
 
 /** A failed connection, a bad frame, or an exception thrown by one of your callbacks. */
 export class SubscribeError extends Error {
@@ -67,7 +100,21 @@ export interface SubscribeOptions {
   lastEventId?: string | undefined;
   /** Only these event types (`?types=`). `ready` and `reset` always come. */
   types?: readonly EventType[] | undefined;
+  /**
+   * A session token, sent as `Authorization: Bearer …`: the stream then makes you a member
+   * of the room (and `ready` greets you in `you`). Without it the stream is anonymous:
+   * counted, not named. A token the server refuses stops the subscription with a 401.
+   */
+  token?: string | undefined;
+  /** Every event stored in the log, in order: changes, and `presence.joined` / `presence.left`. */
   onEvent: (event: ParleyEvent) => void;
+  /** `typing` and `presence.count`: about now, not stored, without an `id`. */
+  onEphemeral?: ((event: EphemeralEvent) => void) | undefined;
+  /**
+   * A room's membership changed (`subscription.presence`): a `ready`'s snapshot replaced
+   * it, or a join, leave or count updated it. Not called for a namespace's stream.
+   */
+  onPresence?: ((presence: PresenceTracker) => void) | undefined;
   /** The stream has caught up: every earlier change has been delivered. Comes on every (re)connect. */
   onReady?: ((marker: StreamMarker) => void) | undefined;
   /** The position was older than the log keeps: refetch your state, then carry on. */
@@ -88,8 +135,16 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** Stops the subscription: closes the connection and cancels any pending reconnect. */
   close(): void;
-  /** The id of the last event received (events, `ready` and `reset` alike): resume from it later. */
+  /**
+   * The id of the last event received (events, `ready` and `reset` alike; ephemeral events
+   * have none): resume from it later.
+   */
   readonly lastEventId: string | undefined;
+  /**
+   * Who is in the room, exact at the last event received: set from each `ready`'s
+   * snapshot, then kept by joins, leaves and counts. `undefined` for a namespace's stream.
+   */
+  readonly presence: PresenceTracker | undefined;
   /** Settles when the subscription stops: with the fatal error, or `undefined` after `close()`/abort. */
   readonly closed: Promise<SubscribeError | undefined>;
 }
@@ -134,6 +189,8 @@ export function subscribe(
 
   let lastEventId = options.lastEventId || undefined;
   let retryMs = options.retryMs ?? 3000;
+  // A namespace's stream mixes the presence of all its rooms, without saying which room.
+  const presence = room === undefined ? undefined : new PresenceTracker();
 
   const report = (error: SubscribeError) => options.onError?.(error);
   const guarded = (what: string, fn: () => void) => {
@@ -151,12 +208,34 @@ export function subscribe(
     } catch (cause) {
       return report(new SubscribeError(`event ${message.type} has invalid JSON data`, false, undefined, undefined, { cause }));
     }
+    const presenceChanged = () => {
+      const callback = options.onPresence;
+      if (presence && callback) guarded("onPresence", () => callback(presence));
+    };
     if (message.type === "ready" || message.type === "reset") {
+      const marker = data as StreamMarker;
+      if (message.type === "ready" && presence) {
+        if (typeof marker.you === "string") presence.you = marker.you;
+        if (marker.presence) {
+          presence.reset(marker.presence);
+          presenceChanged();
+        }
+      }
       const callback = message.type === "ready" ? options.onReady : options.onReset;
-      if (callback) guarded(`on${message.type === "ready" ? "Ready" : "Reset"}`, () => callback(data as StreamMarker));
+      if (callback) guarded(`on${message.type === "ready" ? "Ready" : "Reset"}`, () => callback(marker));
     } else if (Object.hasOwn(KNOWN, message.type)) {
-      const event = { type: message.type, id: message.lastEventId, data } as ParleyEvent;
-      guarded("onEvent", () => options.onEvent(event));
+      const type = message.type as EventType;
+      // An ephemeral event carries no id of its own (`lastEventId` is the previous event's).
+      const event =
+        KNOWN[type] === "ephemeral"
+          ? ({ type, data } as EphemeralEvent)
+          : ({ type, id: message.lastEventId, data } as ParleyEvent);
+      if (presence?.apply(event)) presenceChanged();
+      if ("id" in event) guarded("onEvent", () => options.onEvent(event));
+      else if (options.onEphemeral) {
+        const callback = options.onEphemeral;
+        guarded("onEphemeral", () => callback(event));
+      }
     }
     // Any other type comes from a newer server: skip it.
   };
@@ -165,6 +244,7 @@ export function subscribe(
   const connect = async (): Promise<boolean> => {
     const headers: Record<string, string> = { Accept: "text/event-stream" };
     if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
     const response = await fetchImpl(url, { headers, cache: "no-store", signal: controller.signal });
     if (response.status === 204) return true; // the SSE way for a server to say "stop"
     if (!response.ok) throw await httpError(response);
@@ -225,6 +305,7 @@ export function subscribe(
     get lastEventId() {
       return lastEventId;
     },
+    presence,
     closed,
   };
 }

@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { components } from "../src/schema.js";
-import { EVENT_TYPES, type EventPayload, type ParleyEvent } from "../src/subscribe.js";
+import {
+  EPHEMERAL_EVENT_TYPES,
+  EVENT_TYPES,
+  type EphemeralEvent,
+  type EventPayload,
+  type ParleyEvent,
+} from "../src/subscribe.js";
 
 type Schemas = components["schemas"];
 
@@ -24,6 +30,24 @@ function describe(event: ParleyEvent): string {
       // @ts-expect-error a deleted message's data is a DeletedMessage: it has no text
       void event.data.message;
       return `deleted ${event.data.id}`;
+    case "presence.joined":
+      return `${event.data.user} joined at ${event.data.since}`;
+    case "presence.left":
+      // @ts-expect-error a leave says who, not since when
+      void event.data.since;
+      return `${event.data.user} left`;
+  }
+}
+
+/** The ephemeral events: no id, and their own payloads. */
+function signal(event: EphemeralEvent): string {
+  // @ts-expect-error an ephemeral event has no position
+  void event.id;
+  switch (event.type) {
+    case "typing":
+      return `${event.data.user} is typing for ${event.data.expires_in_ms} ms`;
+    case "presence.count":
+      return `${event.data.members} members, ${event.data.anonymous} guests`;
   }
 }
 
@@ -35,7 +59,11 @@ test("each event's data has the schema the spec gives its name", () => {
   // @ts-expect-error not an event type of the spec
   const unknown: ParleyEvent["type"] = "note.moved";
   void unknown;
+  // @ts-expect-error typing is ephemeral: never an event with a position
+  const stored: ParleyEvent["type"] = "typing";
+  void stored;
   assert.equal(describe({ type: "note.deleted", id: "1-1", data: deleted }), "deleted k");
+  assert.equal(signal({ type: "typing", data: { user: "bob", expires_in_ms: 5000 } }), "bob is typing for 5000 ms");
 });
 
 test("the run-time list of event types is the spec's", () => {
@@ -46,6 +74,11 @@ test("the run-time list of event types is the spec's", () => {
     "message.created": true,
     "message.updated": true,
     "message.deleted": true,
+    "presence.joined": true,
+    "presence.left": true,
+    typing: true,
+    "presence.count": true,
   };
   assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(all).sort());
+  assert.deepEqual([...EPHEMERAL_EVENT_TYPES].sort(), ["presence.count", "typing"]);
 });

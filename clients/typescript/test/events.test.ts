@@ -1,17 +1,11 @@
 // `subscribe` against the real server: live delivery, typed payloads, resume, ?types=, restart.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createParleyClient, type ParleyClient, type StreamMarker } from "../src/client.js";
-import {
-  subscribe,
-  type ParleyEvent,
-  type SubscribeError,
-  type SubscribeOptions,
-  type Subscription,
-} from "../src/subscribe.js";
+import { createParleyClient, type ParleyClient } from "../src/client.js";
+import type { SubscribeOptions } from "../src/subscribe.js";
+import { Recorder } from "../testing/recorder.js";
 import { TestServer } from "../testing/server.js";
 
-const WAIT_LIMIT_MS = 15_000;
 let server: TestServer;
 let alice: ParleyClient;
 
@@ -25,68 +19,9 @@ before(async () => {
 });
 after(() => server.dispose());
 
-type Entry = ParleyEvent | { type: "ready" | "reset"; data: StreamMarker };
-
-/** A subscription that records everything it receives, in order, and can be waited on. */
-class Recorder {
-  readonly log: Entry[] = [];
-  readonly errors: SubscribeError[] = [];
-  readonly sub: Subscription;
-  #changed: Array<() => void> = [];
-
-  constructor(room: string | undefined, options: Partial<SubscribeOptions> = {}, namespace = "notes") {
-    const push = (entry: Entry) => {
-      this.log.push(entry);
-      this.#wake();
-    };
-    this.sub = subscribe(server.baseUrl, namespace, room, {
-      ...options,
-      onEvent: push,
-      onReady: (data) => push({ type: "ready", data }),
-      onReset: (data) => push({ type: "reset", data }),
-      onError: (error) => {
-        this.errors.push(error);
-        this.#wake();
-      },
-    });
-  }
-
-  #wake() {
-    for (const wake of this.#changed.splice(0)) wake();
-  }
-
-  get events(): ParleyEvent[] {
-    return this.log.filter((e): e is ParleyEvent => e.type !== "ready" && e.type !== "reset");
-  }
-
-  get types(): string[] {
-    return this.log.map((e) => e.type);
-  }
-
-  /** Resolves once `predicate` holds (checked on every arrival); fails after WAIT_LIMIT_MS. */
-  async until(what: string, predicate: (r: this) => boolean): Promise<void> {
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    while (!predicate(this)) {
-      const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`timed out waiting for ${what}; got ${JSON.stringify(this.types)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#changed.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  readyCount(): number {
-    return this.log.filter((e) => e.type === "ready").length;
-  }
-
-  async close(): Promise<void> {
-    this.sub.close();
-    assert.equal(await this.sub.closed, undefined);
-  }
+/** Records everything a subscription to `namespace/room` of the test server receives. */
+function record(room: string | undefined, options: Partial<SubscribeOptions> = {}, namespace = "notes") {
+  return new Recorder(server.baseUrl, namespace, room, options);
 }
 
 async function createNote(key: string, body = "") {
@@ -112,8 +47,8 @@ async function comment(key: string, message: string) {
 }
 
 test("a room and its namespace receive every change of a note and its comments, typed", async () => {
-  const room = new Recorder("groceries");
-  const home = new Recorder(undefined);
+  const room = record("groceries");
+  const home = record(undefined);
   await room.until("ready", (r) => r.readyCount() === 1);
   await home.until("ready", (r) => r.readyCount() === 1);
 
@@ -166,7 +101,7 @@ test("a room and its namespace receive every change of a note and its comments, 
 });
 
 test("resume with lastEventId: exactly the missed events, then ready; a ready's id resumes too", async () => {
-  const first = new Recorder("todo");
+  const first = record("todo");
   await first.until("ready", (r) => r.readyCount() === 1);
   await createNote("todo", "write docs");
   await first.until("note.created", (r) => r.events.length === 1);
@@ -179,7 +114,7 @@ test("resume with lastEventId: exactly the missed events, then ready; a ready's 
   await updateNote("todo", "write the SDK docs");
   await createNote("elsewhere"); // another room: not part of this stream
 
-  const second = new Recorder("todo", { lastEventId: resumeFrom! });
+  const second = record("todo", { lastEventId: resumeFrom! });
   await second.until("ready", (r) => r.readyCount() === 1);
   assert.deepEqual(second.types, ["message.created", "note.updated", "ready"]);
   const [created, updated] = second.events;
@@ -192,7 +127,7 @@ test("resume with lastEventId: exactly the missed events, then ready; a ready's 
   assert.equal(second.sub.lastEventId, ready.data.position);
 
   await updateNote("todo", "ship it");
-  const third = new Recorder("todo", { lastEventId: second.sub.lastEventId! });
+  const third = record("todo", { lastEventId: second.sub.lastEventId! });
   await third.until("ready", (r) => r.readyCount() === 1);
   assert.deepEqual(third.types, ["note.updated", "ready"]);
   assert.ok(third.events[0]?.type === "note.updated" && third.events[0].data.body === "ship it");
@@ -204,14 +139,14 @@ test("list, then subscribe from Stream-Position: no change is missed", async () 
   const position = list.response.headers.get("Stream-Position");
   assert.ok(position);
   await createNote("after-list");
-  const r = new Recorder(undefined, { lastEventId: position });
+  const r = record(undefined, { lastEventId: position });
   await r.until("ready", (x) => x.readyCount() === 1);
   assert.deepEqual(r.types, ["note.created", "ready"]);
   await r.close();
 });
 
 test("?types= filters the stream; a bad type or position is a fatal, typed error", async () => {
-  const r = new Recorder(undefined, { types: ["note.updated", "note.deleted"] });
+  const r = record(undefined, { types: ["note.updated", "note.deleted"] });
   await r.until("ready", (x) => x.readyCount() === 1);
   await createNote("filtered");
   await comment("filtered", "not shown");
@@ -221,13 +156,13 @@ test("?types= filters the stream; a bad type or position is a fatal, typed error
   assert.deepEqual(r.types, ["ready", "note.updated", "note.deleted"]);
   await r.close();
 
-  const badType = new Recorder(undefined, { types: ["note.updated", "presence.joined" as "note.updated"] });
+  const badType = record(undefined, { types: ["note.updated", "note.moved" as "note.updated"] });
   const typeError = await badType.sub.closed;
   assert.equal(typeError?.fatal, true);
   assert.equal(typeError?.status, 422);
   assert.deepEqual(typeError?.problem?.errors?.map((e) => e.field), ["types"]);
 
-  const badPosition = new Recorder("x", { lastEventId: "banana" });
+  const badPosition = record("x", { lastEventId: "banana" });
   const positionError = await badPosition.sub.closed;
   assert.equal(positionError?.status, 400);
   assert.equal(positionError?.problem?.type, "urn:parley:problem:bad-request");
@@ -240,7 +175,7 @@ test("the server restarts: the subscription reconnects with Last-Event-ID and lo
     sent.push(new Headers(init?.headers).get("Last-Event-ID"));
     return fetch(input, init);
   };
-  const r = new Recorder(undefined, { fetch: spy });
+  const r = record(undefined, { fetch: spy });
   await r.until("ready", (x) => x.readyCount() === 1);
   await createNote("durable", "v1");
   await r.until("note.created", (x) => x.events.length === 1);

@@ -65,7 +65,7 @@ after(async () => {
 
 test("the README's examples type-check and run against the server", () => {
   const blocks = markedBlocks(fs.readFileSync(path.join(sdkDir, "README.md"), "utf8"));
-  assert.equal(blocks.length, 2, "the README marks two examples to run");
+  assert.equal(blocks.length, 3, "the README marks three examples to run");
   blocks.forEach((code, i) => fs.writeFileSync(path.join(project, `example-${i + 1}.ts`), code));
   execFileSync(path.join(work, "typescript/node_modules/.bin/tsc"), ["-p", "."], { cwd: project, stdio: "inherit" });
 
@@ -84,4 +84,10 @@ test("the README's examples type-check and run against the server", () => {
   assert.match(outputs[1] ?? "", /^caught up at \S+$/m);
   assert.match(outputs[1] ?? "", /^alice oat milk\?$/m);
   assert.match(outputs[1] ?? "", /^resume later from \S+$/m);
+  assert.match(outputs[2] ?? "", /^before: nobody$/m);
+  assert.match(outputs[2] ?? "", /^hello alice$/m);
+  assert.match(outputs[2] ?? "", /^here: alice$/m);
+  assert.match(outputs[2] ?? "", /^alice is typing \(for \d+ ms\)$/m);
+  // Her stream is closed, but she stays a member for the grace period.
+  assert.match(outputs[2] ?? "", /^#general: 1 here, active \S+$/m);
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SseParser, type SseMessage } from "../src/sse.js";
-import { subscribe, SubscribeError, streamUrl, type ParleyEvent } from "../src/subscribe.js";
+import { subscribe, SubscribeError, streamUrl, type EphemeralEvent, type ParleyEvent } from "../src/subscribe.js";
 import type { StreamMarker } from "../src/client.js";
 
 function parse(chunks: string[], lastEventId = "") {
@@ -110,7 +110,7 @@ test("subscribe reconnects after the retry hint with Last-Event-ID, and stops on
   const problem = { type: "urn:parley:problem:bad-request", title: "Bad request", status: 400, detail: "bad position" };
   const { fetch, calls } = scriptedFetch([
     sse('retry: 40\n\nid: 5-1\nevent: ready\ndata: {"position":"5-1"}\n\n'),
-    sse('id: 6-2\nevent: note.deleted\ndata: {"key":"k"}\n\nid: 7-3\nevent: presence.joined\ndata: {}\n\n'),
+    sse('id: 6-2\nevent: note.deleted\ndata: {"key":"k"}\n\nid: 7-3\nevent: note.moved\ndata: {}\n\n'),
     () => {
       throw new TypeError("fetch failed"); // a network error: reported, then retried
     },
@@ -163,4 +163,40 @@ test("subscribe stops cleanly on abort, with no error", async () => {
   assert.equal(calls.length, 1);
   assert.equal(calls[0]!.url, "http://parley.test/api/rooms/chat/events");
   assert.equal(sub.lastEventId, "1-1");
+});
+
+test("ephemeral events go to onEphemeral without an id; presence follows ready, joins, leaves and counts", async () => {
+  const snapshot = { members: [{ user: "alice", sessions: 2, since: "2026-01-01T00:00:00Z" }], anonymous: 1, large: false };
+  const { fetch, calls } = scriptedFetch([
+    sse(
+      `retry: 10\n\nid: 5-1\nevent: ready\ndata: ${JSON.stringify({ position: "5-1", you: "alice", presence: snapshot })}\n\n` +
+        'id: 6-1\nevent: presence.joined\ndata: {"user":"bob","since":"2026-01-01T00:01:00Z"}\n\n' +
+        'event: typing\ndata: {"user":"bob","expires_in_ms":5000}\n\n' +
+        'id: 7-1\nevent: presence.left\ndata: {"user":"alice"}\n\n' +
+        'event: presence.count\ndata: {"members":150,"anonymous":9}\n\n',
+    ),
+    () => new Response(null, { status: 204 }),
+  ]);
+  const stored: string[] = [];
+  const ephemeral: EphemeralEvent[] = [];
+  const seen: string[] = [];
+  const sub = subscribe("http://parley.test", "chat", "general", {
+    fetch,
+    token: "secret",
+    onEvent: (e) => stored.push(`${e.type} ${e.id}`),
+    onEphemeral: (e) => ephemeral.push(e),
+    onPresence: (p) => seen.push(`${[...p.members.keys()].join(",")}|${p.count}|${p.large}`),
+  });
+  assert.equal(await sub.closed, undefined);
+  assert.deepEqual(stored, ["presence.joined 6-1", "presence.left 7-1"]);
+  assert.deepEqual(ephemeral, [
+    { type: "typing", data: { user: "bob", expires_in_ms: 5000 } },
+    { type: "presence.count", data: { members: 150, anonymous: 9 } },
+  ]);
+  assert.deepEqual(seen, ["alice|1|false", "alice,bob|2|false", "bob|1|false", "|150|true"]);
+  // The reconnect resumed from the last stored event: the ephemeral ones have no position.
+  assert.deepEqual(calls.map((c) => c.lastEventId), [null, "7-1"]);
+  assert.equal(sub.lastEventId, "7-1");
+  assert.equal(sub.presence?.you, "alice");
+  assert.equal(sub.presence?.anonymous, 9);
 });

@@ -25,10 +25,10 @@ export class TestServer {
   ) {}
 
   /**
-   * Spawns `parley --listen <listen> --data-dir <dataDir>` and resolves once it prints
-   * `listening on http://…`. Without `dataDir`, a fresh one is made under /tmp.
+   * Spawns `parley --listen <listen> --data-dir <dataDir> [args…]` and resolves once it
+   * prints `listening on http://…`. Without `dataDir`, a fresh one is made under /tmp.
    */
-  static async start(dataDir?: string, listen = "127.0.0.1:0"): Promise<TestServer> {
+  static async start(dataDir?: string, listen = "127.0.0.1:0", args: readonly string[] = []): Promise<TestServer> {
     ensureBinary();
     if (dataDir === undefined) {
       dataDir = fs.mkdtempSync("/tmp/parley-ts-");
@@ -36,7 +36,8 @@ export class TestServer {
       fs.chmodSync(dataDir, 0o755);
     }
     // Every test signs up its own users from one address: no sign-up limit here.
-    const child = spawn(binary, ["--listen", listen, "--data-dir", dataDir, "--registrations-per-minute", "0"], {
+    const argv = ["--listen", listen, "--data-dir", dataDir, "--registrations-per-minute", "0", ...args];
+    const child = spawn(binary, argv, {
       cwd: dataDir,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info,actix_server=warn" },

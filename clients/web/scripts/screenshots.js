@@ -17,6 +17,7 @@ async function seed(url) {
   const alice = await registerUser(url, 'alice');
   const bob = await registerUser(url, 'bob');
   const maria = await registerUser(url, 'maria');
+  Object.assign(tokens, { alice, bob, maria });
   const post = (token, apiPath, body) => apiCall(url, 'POST', apiPath, { token, body });
   await post(alice, '/api/notes', {
     key: 'lisbon-trip',
@@ -41,6 +42,8 @@ async function seed(url) {
   for (const [token, message] of lines) await post(token, '/api/rooms/chat/general/messages', { message });
 }
 
+const tokens = {};
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const server = await startServer();
@@ -51,11 +54,28 @@ async function main() {
     for (const [size, options] of Object.entries(SIZES)) {
       const guest = await signedInContext(browser, server.url, null, options);
       const alice = await signedInContext(browser, server.url, 'alice', options);
+      // Others in the chat room and on the note, so that the pages show who is here.
+      const others = [];
+      for (const name of ['bob', 'maria']) {
+        const context = await signedInContext(browser, server.url, name, options);
+        others.push(context);
+        const chat = await openPage(context, '/chat/general');
+        await chat.locator('.presence .member-name', { hasText: name }).waitFor();
+        await openPage(context, '/notes/lisbon-trip');
+      }
+      const maria = tokens.maria;
       const shots = [
         ['login', guest, '/login', (page) => page.getByRole('heading', { name: 'Welcome to Parley' }).waitFor()],
         ['notes-home', alice, '/', (page) => waitForText(page.locator('.note-item'), 'Trip to Lisbon')],
-        ['note', alice, '/notes/lisbon-trip', (page) => waitForText(page.locator('.message'), 'Sintra')],
-        ['chat', alice, '/chat/general', (page) => waitForText(page.locator('.message'), 'post it here')],
+        ['note', alice, '/notes/lisbon-trip', async (page) => {
+          await waitForText(page.locator('.message'), 'Sintra');
+          await waitForText(page.locator('.viewers'), 'maria');
+        }],
+        ['chat', alice, '/chat/general', async (page) => {
+          await waitForText(page.locator('.message'), 'post it here');
+          await apiCall(server.url, 'POST', '/api/rooms/chat/general/typing', { token: maria });
+          await waitForText(page.locator('.typing'), 'maria is typing…');
+        }],
       ];
       for (const [name, context, pagePath, ready] of shots) {
         const page = await openPage(context, pagePath);
@@ -69,6 +89,7 @@ async function main() {
       }
       await guest.close();
       await alice.close();
+      for (const context of others) await context.close();
     }
   } finally {
     await browser.close();

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, registerUser, signedInContext, openPage, waitForText, apiCall,
+  startServer, launchBrowser, registerUser, signedInContext, openPage, waitForText, apiCall, PASSWORD,
 } from './harness.js';
 
 let server;
@@ -101,6 +101,11 @@ test('after a stream reset (the server\'s data was replaced) the page refetches 
     server = await startServer({ listen: `127.0.0.1:${port}`, ownsDataDir: false });
     await registerUser(server.url, 'alice'); // for the tests that follow
     bobToken = await registerUser(server.url, 'bob');
+    // Sessions do not survive the data: the new server refuses the old session cookie
+    // (401, never anonymous), which the page cannot drop (it is HttpOnly). Log in again,
+    // as a user would; the page's next reconnection carries the new cookie.
+    const login = await alice.request.post('/api/sessions', { data: { username: 'alice', password: PASSWORD } });
+    assert.equal(login.status(), 201);
     await apiCall(server.url, 'POST', '/api/rooms/chat/lobby/messages', {
       token: bobToken, body: { message: 'first line of the new server' },
     });

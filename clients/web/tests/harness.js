@@ -53,14 +53,17 @@ export function makeCertificate() {
 }
 
 /**
- * Starts `target/debug/parley --listen <listen> --data-dir <dataDir>` and resolves once it
- * prints `listening on http://…` (`https://…` with `tls`: `{ cert, key }` PEM paths, given
- * as `--tls-cert` and `--tls-key`). `stop()` sends SIGTERM and waits for the exit.
+ * Starts `target/debug/parley --listen <listen> --data-dir <dataDir> [extraArgs…]` and
+ * resolves once it prints `listening on http://…` (`https://…` with `tls`: `{ cert, key }`
+ * PEM paths, given as `--tls-cert` and `--tls-key`). `stop()` sends SIGTERM and waits for
+ * the exit.
  */
-export async function startServer({ dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true, tls } = {}) {
+export async function startServer({
+  dataDir = makeDataDir(), listen = '127.0.0.1:0', ownsDataDir = true, tls, extraArgs = [],
+} = {}) {
   ensureServerBinary();
   // Every test signs up its own users from one address: no sign-up limit here.
-  const args = ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0'];
+  const args = ['--listen', listen, '--data-dir', dataDir, '--registrations-per-minute', '0', ...extraArgs];
   if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
   const child = spawn(SERVER_BINARY, args, {
     cwd: REPO_DIR,
@@ -218,6 +221,20 @@ export async function waitForView(page) {
 /** Waits until `locator` holds `text` (a substring, or a RegExp). */
 export async function waitForText(locator, text) {
   await locator.filter({ hasText: text }).first().waitFor();
+}
+
+/**
+ * Resolves once `check()` resolves truthy, asking again every 100 ms; fails after
+ * TIMEOUT_MS with `what`. Only for state that is kept up to date in the background and
+ * has nothing to wait on (the rooms list takes in new messages once per heartbeat).
+ */
+export async function eventually(what, check) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Waits until the page's path is `pathname`. */

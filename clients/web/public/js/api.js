@@ -3,10 +3,12 @@
 
 /** An error answer from the API (a problem+json document), or a network failure. */
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, headers) {
     super(problem?.detail || problem?.title || `request failed (${status})`);
     this.name = 'ApiError';
     this.status = status;
+    /** Seconds to wait before trying again (`Retry-After` of a 429 or 503), or null. */
+    this.retryAfter = headers?.get('Retry-After') ?? null;
     this.type = problem?.type ?? '';
     this.title = problem?.title ?? '';
     this.detail = problem?.detail ?? '';
@@ -77,7 +79,7 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
       title: response.statusText,
       detail: `the server answered ${response.status} ${response.statusText}`.trim(),
     };
-    throw new ApiError(response.status, problem);
+    throw new ApiError(response.status, problem, response.headers);
   }
   return { status: response.status, data, headers: response.headers };
 }
@@ -100,4 +102,7 @@ export const paths = {
   roomEvents: (namespace, room) =>
     `/api/rooms/${encodeURIComponent(namespace)}/${encodeURIComponent(room)}/events`,
   namespaceEvents: (namespace) => `/api/rooms/${encodeURIComponent(namespace)}/events`,
+  rooms: (namespace) => `/api/rooms/${encodeURIComponent(namespace)}`,
+  typing: (namespace, room) =>
+    `/api/rooms/${encodeURIComponent(namespace)}/${encodeURIComponent(room)}/typing`,
 };

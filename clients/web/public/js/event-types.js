@@ -12,3 +12,8 @@ export const EVENT_TYPES = Object.freeze([
   'typing',
   'presence.count'
 ]);
+// The ephemeral ones: sent without `id:`, never stored or replayed.
+export const EPHEMERAL_TYPES = Object.freeze([
+  'typing',
+  'presence.count'
+]);

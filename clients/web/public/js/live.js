@@ -5,8 +5,14 @@
 // up only when the server answers with an error status (say 503 while it shuts down):
 // then this module opens a new EventSource itself, passing the last id as
 // `?last_event_id=`. While any stream is down, the header shows "Reconnecting…".
+//
+// A stream carries the session cookie (a signed-in page is present in the room), and the
+// server refuses a cookie whose session has ended (401) rather than treating it as
+// anonymous. EventSource does not say why it was refused, so a signed-in page that is
+// refused asks who is signed in: a session that ended shows as signed out at once.
 
-import { EVENT_TYPES } from './event-types.js';
+import { EVENT_TYPES, EPHEMERAL_TYPES } from './event-types.js';
+import { currentUser, refreshUser } from './session.js';
 
 // ---- the "reconnecting…" indicator ---------------------------------------------------
 
@@ -38,16 +44,20 @@ function markUp(stream) {
  * - `since`: the `Stream-Position` of the read that the page shows, so that every change
  *   after that read arrives, in order (some may already be shown: handlers skip those).
  * - `types`: optional list of event types to receive.
- * - `handlers`: `{'note.updated': (data) => …, …}`.
+ * - `handlers`: `{'note.updated': (data) => …, …}`. Ephemeral events (`typing`,
+ *   `presence.count`) have no `id:`: they never move the position the stream resumes from.
+ * - `onReady`: `(data) => …` on every `ready` (each connection, after any replay); a room's
+ *   stream carries `presence` (who is here at that position) and `you` (the signed-in user).
  * - `onReset`: async; refetches the page's state after an `event: reset`. Events that
  *   arrive meanwhile are held back and applied after it.
  * - `signal`: an AbortSignal that closes the stream (the page was left).
  */
 export class LiveStream {
-  constructor(path, { since, types, handlers, onReset, signal }) {
+  constructor(path, { since, types, handlers, onReady, onReset, signal }) {
     this.path = path;
     this.types = types;
     this.handlers = handlers;
+    this.onReady = onReady;
     this.onReset = onReset;
     this.lastEventId = since || '';
     this.source = null;
@@ -77,6 +87,7 @@ export class LiveStream {
       this.remember(event);
       this.failures = 0;
       markUp(this);
+      if (this.onReady) this.receive('ready', event);
     });
     source.addEventListener('reset', (event) => {
       this.remember(event);
@@ -89,6 +100,7 @@ export class LiveStream {
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (an error status such as 503): retry ourselves, later.
         this.scheduleReconnect();
+        checkSession();
       }
       // Otherwise (CONNECTING) the browser retries by itself, with Last-Event-ID.
     });
@@ -109,7 +121,8 @@ export class LiveStream {
   }
 
   receive(type, event) {
-    this.remember(event);
+    const ephemeral = EPHEMERAL_TYPES.includes(type);
+    if (!ephemeral) this.remember(event);
     let data;
     try {
       data = JSON.parse(event.data);
@@ -117,7 +130,8 @@ export class LiveStream {
       console.error(`Parley: ignored a ${type} event whose data is not JSON`, error);
       return;
     }
-    if (this.held) {
+    // A typing signal is about now: shown at once, even while a reset refetches.
+    if (this.held && !ephemeral) {
       this.held.push([type, data]);
       return;
     }
@@ -125,7 +139,7 @@ export class LiveStream {
   }
 
   dispatch(type, data) {
-    const handler = this.handlers[type];
+    const handler = type === 'ready' ? this.onReady : this.handlers[type];
     if (!handler) return;
     try {
       handler(data);
@@ -154,6 +168,17 @@ export class LiveStream {
     this.source = null;
     markUp(this);
   }
+}
+
+// A refused stream of a signed-in page may be a session that ended elsewhere (expired,
+// logged out, the server's data replaced): one question settles it, and the header and
+// the pages show signed out. Asked once at a time, and never when signed out.
+let checking = null;
+function checkSession() {
+  if (checking || !currentUser()) return;
+  checking = refreshUser()
+    .catch(() => {}) // a network error: the stream's own retry will tell
+    .finally(() => { checking = null; });
 }
 
 // Coming back online: retry a stream that gave up at once, rather than after its backoff.

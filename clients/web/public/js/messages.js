@@ -210,6 +210,16 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
     }
   }
 
+  /**
+   * A line from the room itself ("bob joined", a greeting), after the newest line. It is
+   * not a message: no author, no actions, and a reload of the page does not bring it back.
+   */
+  function notice(text, { kind = 'info' } = {}) {
+    const stick = chat && nearBottom();
+    list.append(h('li', { class: `notice notice-${kind}` }, text));
+    if (stick) scrollToBottom();
+  }
+
   // ---- event stream -------------------------------------------------------------------
 
   function apply(type, data) {
@@ -380,5 +390,5 @@ export function createThread({ namespace, room, noun = 'message', canDelete = ()
     for (const record of records.values()) if (!record.editing) renderActions(record);
   }
 
-  return { element, load, reload: load, apply, refreshPermissions };
+  return { element, composer, load, reload: load, apply, notice, refreshPermissions };
 }

@@ -6,6 +6,7 @@ import { api, paths, ApiError, describeError, isAbort } from '../api.js';
 import { field, formError, showError, clearErrors, busy } from '../forms.js';
 import { LiveStream } from '../live.js';
 import { createThread, sameUser } from '../messages.js';
+import { RoomPresence, memberList } from '../presence.js';
 import { currentUser, sessionEnded } from '../session.js';
 import { navigate } from '../router.js';
 
@@ -285,11 +286,20 @@ export async function noteView({ root, params, signal }) {
   });
   await thread.load();
 
+  // ---- who else is viewing it ------------------------------------------------------------
+
+  // An open note page is a stream of the note's room, which the server counts as presence.
+  const viewers = memberList({ label: 'Also viewing', others: true });
+  const presence = new RoomPresence({ onChange: (state) => viewers.render(state) });
+  presence.you = me(); // until `ready` says who this stream is
+  viewers.element.classList.add('viewers');
+
   showNote(note);
   renderActions();
   replaceChildren(root,
     h('p', { class: 'breadcrumb' }, h('a', { href: '/' }, 'All notes')),
     article,
+    viewers.element,
     h('section', { class: 'comments', 'aria-labelledby': 'comments-heading' },
       h('h2', { id: 'comments-heading', text: 'Comments' }),
       thread.element));
@@ -322,7 +332,11 @@ export async function noteView({ root, params, signal }) {
       'message.created': (data) => thread.apply('message.created', data),
       'message.updated': (data) => thread.apply('message.updated', data),
       'message.deleted': (data) => thread.apply('message.deleted', data),
+      'presence.joined': (data) => presence.joined(data),
+      'presence.left': (data) => presence.left(data),
+      'presence.count': (data) => presence.counted(data),
     },
+    onReady: (data) => presence.ready(data),
     onReset: async () => {
       if (!(await refetch())) {
         await goHomeDeleted(`The note “${note.title}” was deleted.`);
