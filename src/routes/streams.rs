@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use actix_web::{HttpRequest, Responder, web};
+use actix_web::cookie::Cookie;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError, web};
 use utoipa::IntoParams;
 
 use crate::api_types::{NamespaceText, RoomText, StreamPosition};
@@ -87,7 +89,7 @@ pub async fn stream_room_events(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     query: web::Query<Vec<(String, String)>>,
-) -> Result<impl Responder, ApiError> {
+) -> Result<impl Responder, StreamError> {
     let query = StreamQuery::from_pairs(query.into_inner())?;
     let (namespace, room) = path.into_inner();
     let target = target_from_path(namespace, room)?;
@@ -119,7 +121,7 @@ pub async fn stream_namespace_events(
     req: HttpRequest,
     namespace: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
-) -> Result<impl Responder, ApiError> {
+) -> Result<impl Responder, StreamError> {
     let query = StreamQuery::from_pairs(query.into_inner())?;
     let mut checker = Checker::default();
     let namespace = checker.check(Namespace::parse("namespace", namespace.into_inner()));
@@ -132,7 +134,7 @@ async fn open(
     req: &HttpRequest,
     target: Target,
     query: StreamQuery,
-) -> Result<impl Responder + use<>, ApiError> {
+) -> Result<impl Responder + use<>, StreamError> {
     let header = req
         .headers()
         .get("last-event-id")
@@ -158,7 +160,10 @@ async fn open(
     let types = checker.finish(types)?;
     // Anonymous, or a valid session: presented credentials that are bad get a 401.
     let user = match SessionToken::presented(req)? {
-        Some(token) => Some(state.db.run(move |conn| token.user(conn)).await?.username),
+        Some(token) => match state.db.run(move |conn| token.user(conn)).await {
+            Ok(user) => Some(user.username),
+            Err(error) => return Err(refused_credentials(state, req, error)),
+        },
         None => None,
     };
     let slot = state
@@ -175,6 +180,15 @@ async fn open(
         ),
         Target::Namespace(_) => None,
     };
+    // A join just committed: let the reader hand it out before subscribing, so that the
+    // stream starts after it and `ready`'s snapshot greets its user as present. Bounded;
+    // while another transaction holds the log back the join follows `ready` instead.
+    if presence
+        .as_ref()
+        .is_some_and(|presence| presence.you().is_some())
+    {
+        state.recent.caught_up_with_own_writes().await;
+    }
     let request = StreamRequest {
         target,
         types,
@@ -194,6 +208,58 @@ async fn open(
     Ok(events
         .customize()
         .insert_header(("X-Accel-Buffering", "no")))
+}
+
+/// A dead session cookie (logged out elsewhere, expired) is cleared with its 401: a page
+/// cannot remove an HttpOnly cookie itself, and `EventSource` would otherwise retry with
+/// it forever without learning why. Its next attempt is anonymous.
+fn refused_credentials(state: &AppState, req: &HttpRequest, error: ApiError) -> StreamError {
+    let from_cookie = req.headers().get(header::AUTHORIZATION).is_none();
+    let clear_cookie = (from_cookie && matches!(error, ApiError::Unauthorized(_)))
+        .then(|| crate::auth::expired_session_cookie(state.secure_cookies));
+    StreamError {
+        error,
+        clear_cookie,
+    }
+}
+
+/// An [`ApiError`], and for a refused session cookie the `Set-Cookie` that clears it.
+#[derive(Debug)]
+pub struct StreamError {
+    error: ApiError,
+    clear_cookie: Option<Cookie<'static>>,
+}
+
+impl From<ApiError> for StreamError {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            clear_cookie: None,
+        }
+    }
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for StreamError {
+    fn status_code(&self) -> StatusCode {
+        self.error.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.error.error_response();
+        if let Some(cookie) = &self.clear_cookie {
+            // Only fails for a cookie that cannot be a header value; this one is empty.
+            if let Err(error) = response.add_cookie(cookie) {
+                tracing::warn!(%error, "could not clear the session cookie");
+            }
+        }
+        response
+    }
 }
 
 /// Refused before the stream starts, so the client gets a status it can act on (a native

@@ -640,5 +640,28 @@ async fn the_session_cookie_makes_a_stream_its_users() {
         .send()
         .await
         .expect("GET");
+    // A page cannot remove the HttpOnly cookie, and EventSource would retry with it
+    // forever: the 401 clears it, so the next attempt is anonymous.
+    let cleared = forged
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.starts_with("parley_session=;") && value.contains("Max-Age=0"));
+    assert!(
+        cleared,
+        "the dead cookie is cleared: {:?}",
+        forged.headers()
+    );
     assert_problem(forged, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // A bad bearer token is the client's own to fix: no cookie is touched.
+    let bearer = app
+        .client
+        .get(&url)
+        .bearer_auth("forged")
+        .send()
+        .await
+        .expect("GET");
+    assert!(bearer.headers().get("set-cookie").is_none());
+    assert_problem(bearer, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
