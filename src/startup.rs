@@ -102,7 +102,8 @@ impl Application {
             &database_url,
             config.database.db_pool_size,
             config.database.db_timeout,
-        );
+        )
+        .with_write_batches(config.database.db_write_batches);
         let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
         let reader = Reader::start(

@@ -198,8 +198,9 @@ struct ThroughputArgs {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     max_requests: u64,
     /// The server's `--data-dir`: after the measurements, run the pgbench ceiling (see
-    /// `ceiling`) at the largest concurrency for `--duration`, and report message
-    /// creation at that concurrency as a share of it.
+    /// `ceiling`) at each concurrency of `--clients` for `--duration`, and report each
+    /// creation at that concurrency against it: its rate as a share of pgbench's, and its
+    /// p50 less pgbench's mean latency (what the server adds to a commit).
     #[arg(long)]
     pgbench_data_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -1529,7 +1530,7 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
     ]);
     let mut clean = true;
     let mut errors = Vec::new();
-    let mut create_message_rates = HashMap::new();
+    let mut creates = Vec::new();
     for &op in &args.ops {
         for &clients in &args.clients {
             if !args.warmup.is_zero() {
@@ -1562,8 +1563,9 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
             if let Some(error) = load.first_error {
                 errors.push(format!("{} at {clients} clients: {error}", op.name()));
             }
-            if op == Op::CreateMessage {
-                create_message_rates.insert(clients, rate);
+            if matches!(op, Op::CreateMessage | Op::CreateNote) {
+                let p50 = summary(&mut load.latencies).map(|(_, [p50, ..])| p50);
+                creates.push((op, clients, rate, p50));
             }
         }
     }
@@ -1571,20 +1573,35 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
         println!("first error of {error}");
     }
     if let Some(data_dir) = &args.pgbench_data_dir {
-        let ceiling = pgbench_ceiling(
-            data_dir,
-            largest,
-            args.duration,
-            &args.pgbench,
-            args.server.pid,
-        )
-        .await?;
-        clean &= ceiling.failed == 0;
-        if let Some(rate) = create_message_rates.get(&largest) {
+        let mut ceilings = HashMap::new();
+        for &clients in &args.clients {
+            let ceiling = pgbench_ceiling(
+                data_dir,
+                clients,
+                args.duration,
+                &args.pgbench,
+                args.server.pid,
+            )
+            .await?;
+            clean &= ceiling.failed == 0;
+            ceilings.insert(clients, ceiling);
+        }
+        for (op, clients, rate, p50) in creates {
+            let Some(ceiling) = ceilings.get(&clients) else {
+                continue;
+            };
+            let added = p50.map_or_else(
+                || "-".to_owned(),
+                |p50| format!("{:+.3}", p50.as_secs_f64() * 1e3 - ceiling.latency_ms),
+            );
             println!(
-                "create-message at {largest} clients: {rate:.0}/s = {:.1}% of the pgbench ceiling above ({:.0} tps)",
+                "{} at {clients} clients: {rate:.0}/s = {:.1}% of the pgbench ceiling ({:.0} tps); \
+                 p50 {} ms, pgbench's mean latency {:.3} ms, difference {added} ms",
+                op.name(),
                 100.0 * rate / ceiling.tps.max(1e-6),
-                ceiling.tps
+                ceiling.tps,
+                p50.map_or_else(|| "-".to_owned(), |p50| format!("{:.3}", p50.as_secs_f64() * 1e3)),
+                ceiling.latency_ms,
             );
         }
     }
@@ -1599,6 +1616,8 @@ const PGBENCH_TABLE: &str = "bench_insert";
 struct Ceiling {
     tps: f64,
     failed: u64,
+    /// pgbench's mean transaction latency.
+    latency_ms: f64,
 }
 
 async fn ceiling(args: CeilingArgs) -> Result<bool> {
@@ -1648,7 +1667,9 @@ async fn pgbench_ceiling(
         format!("CREATE TABLE IF NOT EXISTS {PGBENCH_TABLE} (id bigserial PRIMARY KEY, v text)");
     bounded(db.batch_execute(&create), "create the scratch table").await?;
     let script = std::env::temp_dir().join(format!("parley-bench-{}.sql", random_hex(6)?));
-    let mut transaction = format!("INSERT INTO {PGBENCH_TABLE} (v) VALUES ('parley-bench');\n");
+    // RETURNING, as the server's inserts return the new row's id.
+    let mut transaction =
+        format!("INSERT INTO {PGBENCH_TABLE} (v) VALUES ('parley-bench') RETURNING id;\n");
     if options.pgbench_notify {
         // A channel of its own: the server's reader listens on another one.
         transaction = format!("BEGIN;\n{transaction}NOTIFY parley_bench_ceiling;\nCOMMIT;\n");
@@ -1722,7 +1743,7 @@ async fn run_pgbench(
         .unwrap_or(0);
     let latency = field("latency average = ")?;
     println!(
-        "ceiling: pgbench, one-row INSERT INTO {PGBENCH_TABLE}{} per transaction, {clients} \
+        "ceiling: pgbench, one-row INSERT INTO {PGBENCH_TABLE} … RETURNING id{} per transaction, {clients} \
          clients, {threads} threads, {seconds} s, on {} as parley/parley",
         if options.pgbench_notify {
             " and a NOTIFY"
@@ -1736,7 +1757,11 @@ async fn run_pgbench(
          {tps:.0} tps (without initial connection time)"
     );
     usage.print("while pgbench ran");
-    Ok(Ceiling { tps, failed })
+    Ok(Ceiling {
+        tps,
+        failed,
+        latency_ms: latency.parse().context("pgbench's latency")?,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
