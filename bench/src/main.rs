@@ -1600,7 +1600,10 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
                 op.name(),
                 100.0 * rate / ceiling.tps.max(1e-6),
                 ceiling.tps,
-                p50.map_or_else(|| "-".to_owned(), |p50| format!("{:.3}", p50.as_secs_f64() * 1e3)),
+                p50.map_or_else(
+                    || "-".to_owned(),
+                    |p50| format!("{:.3}", p50.as_secs_f64() * 1e3)
+                ),
                 ceiling.latency_ms,
             );
         }

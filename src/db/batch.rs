@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::outbox::{Outcome, Statement};
 use crate::error::ApiError;
+use crate::metrics::METRICS;
 
 /// Most statements one batch runs together. Larger batches commit more per round trip but
 /// hold their row locks longer and make one slow statement; 64 already covers 50 clients.
@@ -82,6 +83,7 @@ impl<S: Statement> Queue<S> {
             });
         }
         state.waiting.push_back(pending);
+        METRICS.writes_waiting.inc();
         Ok(None)
     }
 
@@ -123,6 +125,7 @@ impl<'q, S: Statement> Running<'q, S> {
         self.done = true;
         let mut state = self.queue.state();
         state.running = state.running.saturating_sub(1);
+        METRICS.writes_waiting.dec_by(state.waiting.len() as i64);
         state.waiting.drain(..).collect()
     }
 }
@@ -137,8 +140,9 @@ impl<S: Statement> Drop for Running<'_, S> {
 }
 
 fn take<S: Statement>(waiting: &mut VecDeque<Pending<S>>, batch: &mut Vec<Pending<S>>) {
-    let room = MAX_BATCH.saturating_sub(batch.len());
-    batch.extend(waiting.drain(..room.min(waiting.len())));
+    let taken = MAX_BATCH.saturating_sub(batch.len()).min(waiting.len());
+    batch.extend(waiting.drain(..taken));
+    METRICS.writes_waiting.dec_by(taken as i64);
 }
 
 /// One [`Queue`] per kind of statement, made on first use, so that a new [`Statement`]
@@ -177,6 +181,7 @@ pub(super) fn run<S: Statement>(
     conn: &mut PgConnection,
     batch: &[S],
 ) -> Vec<Result<Outcome<S>, ApiError>> {
+    METRICS.write_batches.inc();
     if let [one] = batch {
         return vec![one.run(conn).map_err(ApiError::from)];
     }

@@ -146,7 +146,10 @@ impl Statement for Post {
         conn: &mut PgConnection,
     ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>> {
         let query = PostBatchQuery {
-            tokens: batch.iter().map(|post| post.token_hash.as_slice()).collect(),
+            tokens: batch
+                .iter()
+                .map(|post| post.token_hash.as_slice())
+                .collect(),
             namespaces: batch.iter().map(|post| post.namespace.as_str()).collect(),
             rooms: batch.iter().map(|post| post.room.as_str()).collect(),
             messages: batch.iter().map(|post| post.message.as_str()).collect(),

@@ -25,8 +25,8 @@ use diesel::r2d2::Pool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::error::ApiError;
-use commits::Commits;
 use batch::{Pending, Queue, Queues, Reply, Running};
+use commits::Commits;
 use outbox::{Outbox, Outcome, Statement};
 use pool::{Manager, PgPool};
 
@@ -144,7 +144,9 @@ impl Db {
             self.start_batch(queue, batch);
         }
         answer.await.map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!("a write's batch ended without answering it"))
+            ApiError::Internal(anyhow::anyhow!(
+                "a write's batch ended without answering it"
+            ))
         })?
     }
 

@@ -113,7 +113,10 @@ impl Statement for Create {
         conn: &mut PgConnection,
     ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>> {
         let query = CreateBatchQuery {
-            tokens: batch.iter().map(|note| note.token_hash.as_slice()).collect(),
+            tokens: batch
+                .iter()
+                .map(|note| note.token_hash.as_slice())
+                .collect(),
             keys: batch.iter().map(|note| note.key.as_str()).collect(),
             titles: batch.iter().map(|note| note.title.as_str()).collect(),
             bodies: batch.iter().map(|note| note.body.as_str()).collect(),
