@@ -214,18 +214,19 @@ impl Db {
                 for outcome in &outcomes {
                     pooled.observe(outcome);
                 }
-                db.appended(
-                    outcomes
-                        .iter()
-                        .filter_map(|outcome| outcome.as_ref().ok())
-                        .map(outbox::appended_by::<S>)
-                        .sum(),
-                );
+                let appended = outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.as_ref().ok())
+                    .map(outbox::appended_by::<S>)
+                    .sum();
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A request that went away meanwhile has no one to answer: its write
                     // stands, as any write whose client disconnects after sending it.
                     let _ = reply.send(outcome);
                 }
+                // The answers first: the reader it wakes queries the database, and on a
+                // busy machine would otherwise run ahead of the responses.
+                db.appended(appended);
                 batch = running.next();
             }
         });
