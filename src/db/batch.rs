@@ -223,3 +223,100 @@ fn one_by_one<S: Statement>(
         .map(|statement| statement.run(conn).map_err(ApiError::from))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::QueryResult;
+
+    use super::*;
+    use crate::event::EventType;
+
+    /// A kind of statement that is only queued, never run.
+    struct Queued;
+
+    impl Statement for Queued {
+        const EVENT: EventType = EventType::MessageCreated;
+        type Written = ();
+        type Refused = ();
+
+        fn run(&self, _: &mut PgConnection) -> QueryResult<Outcome<Self>> {
+            Ok(Ok(()))
+        }
+
+        fn run_batch(
+            batch: &[Self],
+            _: &mut PgConnection,
+        ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>> {
+            Ok(batch.iter().map(|_| Ok(Ok(()))).collect())
+        }
+    }
+
+    fn pending() -> (
+        Pending<Queued>,
+        oneshot::Receiver<Result<Outcome<Queued>, ApiError>>,
+    ) {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            statement: Queued,
+            reply,
+        };
+        (pending, answer)
+    }
+
+    fn submit(queue: &Queue<Queued>) -> Result<Option<usize>, ApiError> {
+        let (pending, _) = pending();
+        queue
+            .submit(pending)
+            .map(|batch| batch.map(|batch| batch.len()))
+    }
+
+    #[test]
+    fn writes_run_at_once_until_the_batches_run_then_wait_then_go_together() {
+        let queue = Queue::<Queued>::new(2);
+        assert_eq!(submit(&queue).ok(), Some(Some(1)), "the first runs at once");
+        assert_eq!(submit(&queue).ok(), Some(Some(1)), "so does a second batch");
+        for _ in 0..(MAX_BATCH + 3) {
+            assert_eq!(submit(&queue).ok(), Some(None), "the rest wait");
+        }
+        let mut running = Running::new(&queue);
+        assert_eq!(
+            running.next().len(),
+            MAX_BATCH,
+            "the next batch takes at most MAX_BATCH"
+        );
+        assert_eq!(running.next().len(), 3, "then the rest");
+        assert!(running.next().is_empty(), "then the batch ends");
+        assert_eq!(submit(&queue).ok(), Some(Some(1)), "its slot is free again");
+    }
+
+    #[test]
+    fn a_full_queue_refuses_with_503_and_retry_after() {
+        let queue = Queue::<Queued>::new(1);
+        assert_eq!(submit(&queue).ok(), Some(Some(1)));
+        for _ in 0..MAX_WAITING {
+            assert_eq!(submit(&queue).ok(), Some(None));
+        }
+        match submit(&queue) {
+            Err(ApiError::Overloaded { retry_after, .. }) => assert_eq!(retry_after, 1),
+            other => panic!("expected 503, got {:?}", other.map_err(|e| e.to_string())),
+        }
+        // A batch that gives up fails everything waiting, and frees its slot.
+        let waiting = Running::new(&queue).give_up();
+        assert_eq!(waiting.len(), MAX_WAITING);
+        assert_eq!(submit(&queue).ok(), Some(Some(1)));
+    }
+
+    #[test]
+    fn a_batch_dropped_by_a_panic_fails_what_waits_instead_of_stranding_it() {
+        let queue = Queue::<Queued>::new(1);
+        assert_eq!(submit(&queue).ok(), Some(Some(1)));
+        let (waiting, mut answer) = pending();
+        assert!(matches!(queue.submit(waiting), Ok(None)));
+        drop(Running::new(&queue));
+        assert!(matches!(
+            answer.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        assert_eq!(submit(&queue).ok(), Some(Some(1)));
+    }
+}
