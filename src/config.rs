@@ -220,6 +220,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
 }
 
+/// Default of `--db-write-batches`, chosen by measurement (docs/performance.md).
+pub const DEFAULT_DB_WRITE_BATCHES: usize = 2;
+
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// PostgreSQL connection URL. When unset, Parley runs its own cluster in `--data-dir`.
@@ -244,6 +247,13 @@ pub struct DatabaseConfig {
     /// How long a request waits for a free database connection before answering 503.
     #[arg(global = true, long, env = "PARLEY_DB_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub db_timeout: Duration,
+
+    /// Batches of message posts (and, separately, of note creations) that may run at
+    /// once, each one transaction on a connection of its own; posts that arrive while
+    /// they run wait and go together in the next batch.
+    #[arg(global = true, long, env = "PARLEY_DB_WRITE_BATCHES", default_value_t = DEFAULT_DB_WRITE_BATCHES,
+        value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=64), usize::from))]
+    pub db_write_batches: usize,
 }
 
 /// The recent messages kept in memory (`realtime::recent`), which answer the first page of

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub pool_idle_connections: Gauge,
     pub replay_bytes: Gauge,
     pub replay_stalls: Counter,
+    pub writes_waiting: Gauge,
+    pub write_batches: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -119,6 +121,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Catch-up pages dropped because their socket did not take them within --replay-stall-timeout",
         replay_stalls.clone(),
     );
+    let writes_waiting = Gauge::default();
+    registry.register(
+        "writes_waiting",
+        "Single-statement writes (message posts, note creations) waiting for the next batch",
+        writes_waiting.clone(),
+    );
+    let write_batches = Counter::default();
+    registry.register(
+        "write_batches",
+        "Batches of single-statement writes run (each one transaction; events_appended over this is the mean batch)",
+        write_batches.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -133,6 +147,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         pool_idle_connections,
         replay_bytes,
         replay_stalls,
+        writes_waiting,
+        write_batches,
     }
 });
 

@@ -10,7 +10,6 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, Result, anyhow, bail};
-use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{Hashing, KnownDevices};
@@ -27,7 +26,7 @@ use crate::realtime::recent::{Recent, RecentLimits, RecentStats};
 use crate::realtime::stream::ReplayBudget;
 use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
-use crate::{extract, metrics, openapi, routes, tls};
+use crate::{extract, metrics, openapi, routes, telemetry, tls};
 
 /// HTTP/2's initial flow-control window (RFC 9113 §6.9.2), for streams and connections.
 const H2_WINDOW: u32 = 65_535;
@@ -117,7 +116,8 @@ impl Application {
             &database_url,
             config.database.db_pool_size,
             config.database.db_timeout,
-        );
+        )
+        .with_write_batches(config.database.db_write_batches);
         let head = db.run(|conn| Ok(event_log::head(conn)?)).await?;
         let hub = Hub::new(head);
         let limits = RecentLimits {
@@ -186,7 +186,7 @@ impl Application {
                 // CORS headers are added to errors the handlers and actix return).
                 .wrap(problems())
                 .wrap(from_fn(metrics::record))
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(telemetry::trace_request))
                 .configure(routes::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
                 .default_service(web::to(routes::fallback::not_found))

@@ -1,5 +1,6 @@
-//! Faults: the database goes away and comes back. A binary of its own, with a cluster of
-//! its own, because stopping the shared test cluster would break every other test.
+//! Faults: the database goes away and comes back; the server is killed in the middle of
+//! its writes. A binary of its own, with clusters of its own, because stopping the shared
+//! test cluster would break every other test.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -238,4 +239,171 @@ async fn readiness_answers_503_promptly_while_the_database_is_frozen() {
         .await
         .expect("stop task")
         .expect("stop");
+}
+
+/// What the writers of the kill test were told was written: each answer's body, by the
+/// message's id or the note's key.
+#[derive(Default)]
+struct Acknowledged {
+    messages: Vec<(i64, String)>,
+    notes: Vec<(String, String)>,
+}
+
+/// `kill -9` of the real server while batches of message posts and note creations
+/// commit: every write it acknowledged is in the database with its one event (the same
+/// bytes as the answer), and no event exists without its row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_during_batches_keeps_every_acknowledged_write_and_no_event_without_its_row() {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    use parley_testing::process::{Process, clean_command};
+    use parley_testing::wait::eventually;
+    use serde_json::{Value, json};
+
+    let (_dir, cluster) = own_cluster("parley-kill-").await;
+    let database_url = cluster.url("parley");
+    let mut command = clean_command(env!("CARGO_BIN_EXE_parley"));
+    command.args(["--listen", "127.0.0.1:0", "--database-url", &database_url]);
+    let mut server = Process::start(command);
+    let address = server.address.clone();
+    let client = reqwest::Client::new();
+    let alice = TestUser::sign_up(&client, &address, "alice").await;
+
+    // Writers keep writing until the server stops answering: even ones post messages,
+    // odd ones create notes, so batches of both kinds are in flight when it dies.
+    let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
+    let writers: Vec<_> = (0..24)
+        .map(|w| {
+            let (client, address, token) = (client.clone(), address.clone(), alice.token.clone());
+            let acknowledged = Arc::clone(&acknowledged);
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let request = if w % 2 == 0 {
+                        client
+                            .post(format!("{address}/api/rooms/chat/kill/messages"))
+                            .json(&json!({"message": format!("w{w}-{i}")}))
+                    } else {
+                        client
+                            .post(format!("{address}/api/notes"))
+                            .json(&json!({"key": format!("w{w}-{i}"), "title": "t", "body": "b"}))
+                    };
+                    let Ok(response) = request.bearer_auth(&token).send().await else {
+                        return;
+                    };
+                    if response.status() != StatusCode::CREATED {
+                        return;
+                    }
+                    let Ok(body) = response.text().await else {
+                        return;
+                    };
+                    let value: Value = serde_json::from_str(&body).expect("JSON");
+                    let mut acknowledged =
+                        acknowledged.lock().unwrap_or_else(PoisonError::into_inner);
+                    if w % 2 == 0 {
+                        let id = value["id"].as_i64().expect("id");
+                        acknowledged.messages.push((id, body));
+                    } else {
+                        let key = value["key"].as_str().expect("key").to_owned();
+                        acknowledged.notes.push((key, body));
+                    }
+                }
+            })
+        })
+        .collect();
+    let count = Arc::clone(&acknowledged);
+    eventually("the writers have had 300 writes acknowledged", move || {
+        let count = count.lock().unwrap_or_else(PoisonError::into_inner);
+        count.messages.len() + count.notes.len() >= 300
+    })
+    .await;
+    server.child.kill().expect("kill -9");
+    server.child.wait().expect("wait");
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let acknowledged =
+        std::mem::take(&mut *acknowledged.lock().unwrap_or_else(PoisonError::into_inner));
+
+    #[derive(diesel::QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        data: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        events: i64,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        orphans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        largest_batch: i64,
+    }
+    let (written, counts) = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&database_url).expect("connect");
+        // Every row with its events (their count, and the data of one).
+        let written = diesel::sql_query(
+            "SELECT 'message' AS kind, m.id::text AS name, min(e.data) AS data, \
+                count(e.id) AS events \
+             FROM messages m LEFT JOIN events e ON e.event_type = 'message.created' \
+                AND (e.data::jsonb->>'id')::bigint = m.id GROUP BY m.id \
+             UNION ALL \
+             SELECT 'note', n.key, min(e.data), count(e.id) \
+             FROM notes n LEFT JOIN events e ON e.event_type = 'note.created' \
+                AND e.room = n.key GROUP BY n.key",
+        )
+        .load::<Written>(&mut conn)
+        .expect("rows and events");
+        let counts = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM events e WHERE \
+                (e.event_type = 'message.created' AND NOT EXISTS (SELECT 1 FROM messages m \
+                    WHERE m.id = (e.data::jsonb->>'id')::bigint)) \
+                OR (e.event_type = 'note.created' AND NOT EXISTS (SELECT 1 FROM notes n \
+                    WHERE n.key = e.room))) AS orphans, \
+             (SELECT max(n) FROM (SELECT count(*) AS n FROM events GROUP BY xid) AS b) \
+                AS largest_batch",
+        )
+        .get_result::<Counts>(&mut conn)
+        .expect("counts");
+        (written, counts)
+    })
+    .await
+    .expect("query task");
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .expect("stop task")
+        .expect("stop PostgreSQL");
+
+    assert_eq!(counts.orphans, 0, "an event without its row");
+    assert!(
+        counts.largest_batch > 1,
+        "no batch of more than one write committed: the kill did not hit batches"
+    );
+    for row in &written {
+        assert_eq!(
+            row.events, 1,
+            "{} {} has {} events",
+            row.kind, row.name, row.events
+        );
+    }
+    let stored = |kind: &str, name: &str| {
+        written
+            .iter()
+            .find(|row| row.kind == kind && row.name == name)
+            .and_then(|row| row.data.clone())
+    };
+    for (id, body) in &acknowledged.messages {
+        assert_eq!(
+            stored("message", &id.to_string()).as_ref(),
+            Some(body),
+            "message {id}"
+        );
+    }
+    for (key, body) in &acknowledged.notes {
+        assert_eq!(stored("note", key).as_ref(), Some(body), "note {key}");
+    }
 }

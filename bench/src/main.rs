@@ -203,8 +203,9 @@ struct ThroughputArgs {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     max_requests: u64,
     /// The server's `--data-dir`: after the measurements, run the pgbench ceiling (see
-    /// `ceiling`) at the largest concurrency for `--duration`, and report message
-    /// creation at that concurrency as a share of it.
+    /// `ceiling`) at each concurrency of `--clients` for `--duration`, and report each
+    /// creation at that concurrency against it: its rate as a share of pgbench's, and its
+    /// p50 less pgbench's (what the server adds to a commit).
     #[arg(long)]
     pgbench_data_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -1563,7 +1564,7 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
     ]);
     let mut clean = true;
     let mut errors = Vec::new();
-    let mut create_message_rates = HashMap::new();
+    let mut creates = Vec::new();
     for &op in &args.ops {
         for &clients in &args.clients {
             if !args.warmup.is_zero() {
@@ -1596,8 +1597,9 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
             if let Some(error) = load.first_error {
                 errors.push(format!("{} at {clients} clients: {error}", op.name()));
             }
-            if op == Op::CreateMessage {
-                create_message_rates.insert(clients, rate);
+            if matches!(op, Op::CreateMessage | Op::CreateNote) {
+                let p50 = summary(&mut load.latencies).map(|(_, [p50, ..])| p50);
+                creates.push((op, clients, rate, p50));
             }
         }
     }
@@ -1605,20 +1607,38 @@ async fn throughput(args: ThroughputArgs) -> Result<bool> {
         println!("first error of {error}");
     }
     if let Some(data_dir) = &args.pgbench_data_dir {
-        let ceiling = pgbench_ceiling(
-            data_dir,
-            largest,
-            args.duration,
-            &args.pgbench,
-            args.server.pid,
-        )
-        .await?;
-        clean &= ceiling.failed == 0;
-        if let Some(rate) = create_message_rates.get(&largest) {
+        let mut ceilings = HashMap::new();
+        for &clients in &args.clients {
+            let ceiling = pgbench_ceiling(
+                data_dir,
+                clients,
+                args.duration,
+                &args.pgbench,
+                args.server.pid,
+            )
+            .await?;
+            clean &= ceiling.failed == 0;
+            ceilings.insert(clients, ceiling);
+        }
+        for (op, clients, rate, p50) in creates {
+            let Some(ceiling) = ceilings.get(&clients) else {
+                continue;
+            };
+            let added = p50.map_or_else(
+                || "-".to_owned(),
+                |p50| format!("{:+.3}", p50.as_secs_f64() * 1e3 - ceiling.latency_ms),
+            );
             println!(
-                "create-message at {largest} clients: {rate:.0}/s = {:.1}% of the pgbench ceiling above ({:.0} tps)",
+                "{} at {clients} clients: {rate:.0}/s = {:.1}% of the pgbench ceiling ({:.0} tps); \
+                 p50 {} ms, pgbench's p50 {:.3} ms, difference {added} ms",
+                op.name(),
                 100.0 * rate / ceiling.tps.max(1e-6),
-                ceiling.tps
+                ceiling.tps,
+                p50.map_or_else(
+                    || "-".to_owned(),
+                    |p50| format!("{:.3}", p50.as_secs_f64() * 1e3)
+                ),
+                ceiling.latency_ms,
             );
         }
     }
@@ -1633,6 +1653,8 @@ const PGBENCH_TABLE: &str = "bench_insert";
 struct Ceiling {
     tps: f64,
     failed: u64,
+    /// pgbench's median transaction latency.
+    latency_ms: f64,
 }
 
 async fn ceiling(args: CeilingArgs) -> Result<bool> {
@@ -1682,7 +1704,9 @@ async fn pgbench_ceiling(
         format!("CREATE TABLE IF NOT EXISTS {PGBENCH_TABLE} (id bigserial PRIMARY KEY, v text)");
     bounded(db.batch_execute(&create), "create the scratch table").await?;
     let script = std::env::temp_dir().join(format!("parley-bench-{}.sql", random_hex(6)?));
-    let mut transaction = format!("INSERT INTO {PGBENCH_TABLE} (v) VALUES ('parley-bench');\n");
+    // RETURNING, as the server's inserts return the new row's id.
+    let mut transaction =
+        format!("INSERT INTO {PGBENCH_TABLE} (v) VALUES ('parley-bench') RETURNING id;\n");
     if options.pgbench_notify {
         // A channel of its own: the server's reader listens on another one.
         transaction = format!("BEGIN;\n{transaction}NOTIFY parley_bench_ceiling;\nCOMMIT;\n");
@@ -1722,15 +1746,25 @@ async fn run_pgbench(
         .args(["--time", &seconds.to_string()])
         .arg("--file")
         .arg(script)
-        .arg("parley")
         .kill_on_drop(true);
+    // Each transaction's latency, for a median: on a busy machine the mean is the tail's.
+    let logs = std::env::temp_dir().join(format!("parley-bench-pgbench-{}", random_hex(6)?));
+    std::fs::create_dir(&logs).with_context(|| format!("create {}", logs.display()))?;
+    command
+        .arg("--log")
+        .arg("--log-prefix")
+        .arg(logs.join("tx"))
+        .arg("parley");
     let meter = CpuMeter::start(pid)?;
     let bound = Duration::from_secs(seconds + 60);
     let output = tokio::time::timeout(bound, command.output())
         .await
-        .with_context(|| format!("pgbench did not finish within {bound:?}"))?
-        .with_context(|| format!("run {}", options.pgbench.display()))?;
+        .with_context(|| format!("pgbench did not finish within {bound:?}"))
+        .and_then(|output| output.with_context(|| format!("run {}", options.pgbench.display())));
     let usage = meter.stop()?;
+    let median = median_transaction(&logs);
+    let _ = std::fs::remove_dir_all(&logs);
+    let output = output?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -1756,7 +1790,7 @@ async fn run_pgbench(
         .unwrap_or(0);
     let latency = field("latency average = ")?;
     println!(
-        "ceiling: pgbench, one-row INSERT INTO {PGBENCH_TABLE}{} per transaction, {clients} \
+        "ceiling: pgbench, one-row INSERT INTO {PGBENCH_TABLE} … RETURNING id{} per transaction, {clients} \
          clients, {threads} threads, {seconds} s, on {} as parley/parley",
         if options.pgbench_notify {
             " and a NOTIFY"
@@ -1765,12 +1799,33 @@ async fn run_pgbench(
         },
         socket_dir.display()
     );
+    let median = median.context("read pgbench's transaction log")?;
     println!(
-        "transactions: {transactions} (failed: {failed}); latency average {latency} ms; \
-         {tps:.0} tps (without initial connection time)"
+        "transactions: {transactions} (failed: {failed}); latency average {latency} ms, \
+         p50 {median:.3} ms; {tps:.0} tps (without initial connection time)"
     );
     usage.print("while pgbench ran");
-    Ok(Ceiling { tps, failed })
+    Ok(Ceiling {
+        tps,
+        failed,
+        latency_ms: median,
+    })
+}
+
+/// The median transaction latency, in ms, of the per-transaction logs pgbench wrote in
+/// `dir` (`--log`: one line per transaction, its latency in µs in the third field).
+fn median_transaction(dir: &Path) -> Result<f64> {
+    let mut micros = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let text = std::fs::read_to_string(entry?.path())?;
+        micros.extend(
+            text.lines()
+                .filter_map(|line| line.split_whitespace().nth(2)?.parse::<u64>().ok()),
+        );
+    }
+    ensure!(!micros.is_empty(), "pgbench logged no transaction");
+    micros.sort_unstable();
+    Ok(micros[micros.len() / 2] as f64 / 1e3)
 }
 
 // ---------------------------------------------------------------------------------------

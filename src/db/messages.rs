@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Binary, Bool, Nullable, Text, Timestamptz};
 
 use super::outbox::{Outcome, Statement};
 use super::schema::{messages, users};
@@ -85,24 +85,27 @@ pub enum PostRefused {
     NoNote,
 }
 
-impl Statement for Post {
-    const EVENT: EventType = EventType::MessageCreated;
-    type Written = Message;
-    type Refused = PostRefused;
+/// What both statements return for each message: the author (none: no live session),
+/// whether the room allows it (a comment's note exists), and the new row's id and
+/// timestamps (none: nothing written).
+type PostRow = (
+    Option<String>,
+    bool,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
 
-    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
-        type Row = (
-            Option<String>,
-            bool,
-            Option<i64>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        );
-        let row = if self.namespace.is_notes() {
-            PostQuery::<true>(&self).get_result::<Row>(conn)?
-        } else {
-            PostQuery::<false>(&self).get_result::<Row>(conn)?
-        };
+type PostRowSql = (
+    Nullable<Text>,
+    Bool,
+    Nullable<BigInt>,
+    Nullable<Timestamptz>,
+    Nullable<Timestamptz>,
+);
+
+impl Post {
+    fn outcome(&self, row: PostRow) -> QueryResult<Outcome<Self>> {
         Ok(match row {
             (None, ..) => Err(PostRefused::NoSession),
             (Some(_), false, ..) => Err(PostRefused::NoNote),
@@ -111,7 +114,7 @@ impl Statement for Post {
                 from,
                 namespace: self.namespace.as_str().to_owned(),
                 room: self.room.as_str().to_owned(),
-                message: self.message,
+                message: self.message.clone(),
                 created_at,
                 updated_at,
             }),
@@ -123,6 +126,54 @@ impl Statement for Post {
         })
     }
 }
+
+impl Statement for Post {
+    const EVENT: EventType = EventType::MessageCreated;
+    type Written = Message;
+    type Refused = PostRefused;
+
+    fn run(&self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
+        let row = if self.namespace.is_notes() {
+            PostQuery::<true>(self).get_result::<PostRow>(conn)?
+        } else {
+            PostQuery::<false>(self).get_result::<PostRow>(conn)?
+        };
+        self.outcome(row)
+    }
+
+    fn run_batch(
+        batch: &[Self],
+        conn: &mut PgConnection,
+    ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>> {
+        let query = PostBatchQuery {
+            tokens: batch
+                .iter()
+                .map(|post| post.token_hash.as_slice())
+                .collect(),
+            namespaces: batch.iter().map(|post| post.namespace.as_str()).collect(),
+            rooms: batch.iter().map(|post| post.room.as_str()).collect(),
+            messages: batch.iter().map(|post| post.message.as_str()).collect(),
+        };
+        let rows = query.load::<PostRow>(conn)?;
+        Ok(batch
+            .iter()
+            .zip(rows)
+            .map(|(post, row)| post.outcome(row))
+            .collect())
+    }
+}
+
+/// The event's payload, built in SQL from the `message` and `author` rows: the fields of
+/// `Message`, in its order, as serde_json writes them. One text for the single statement
+/// and the batch, so that both write the same bytes.
+const MESSAGE_JSON_SQL: &str = "'{\"id\":' || message.id \
+    || ',\"from\":' || to_json(author.username) \
+    || ',\"namespace\":' || to_json(message.namespace) \
+    || ',\"room\":' || to_json(message.room) \
+    || ',\"message\":' || to_json(message.message) \
+    || ',\"created_at\":\"' || parley_json_timestamp(message.created_at) \
+    || '\",\"updated_at\":\"' || parley_json_timestamp(message.updated_at) \
+    || '\"}'";
 
 /// The SQL of [`Post`]: a query type of its own, with a static query id, so that
 /// diesel keeps it prepared on each connection (it never caches `sql_query`). A comment on
@@ -137,13 +188,7 @@ impl<const COMMENT: bool> QueryId for PostQuery<'_, COMMENT> {
 }
 
 impl<const COMMENT: bool> Query for PostQuery<'_, COMMENT> {
-    type SqlType = (
-        Nullable<Text>,
-        Bool,
-        Nullable<BigInt>,
-        Nullable<Timestamptz>,
-        Nullable<Timestamptz>,
-    );
+    type SqlType = PostRowSql;
 }
 
 impl<const COMMENT: bool> RunQueryDsl<PgConnection> for PostQuery<'_, COMMENT> {}
@@ -180,20 +225,93 @@ impl<const COMMENT: bool> QueryFragment<Pg> for PostQuery<'_, COMMENT> {
                 SELECT message.namespace, message.room, ",
         );
         out.push_bind_param::<Text, _>(Post::EVENT.as_str())?;
-        // The fields of `Message`, in its order, as serde_json writes them.
+        out.push_sql(", ");
+        out.push_sql(MESSAGE_JSON_SQL);
         out.push_sql(
-            ", '{\"id\":' || message.id \
-                    || ',\"from\":' || to_json(author.username) \
-                    || ',\"namespace\":' || to_json(message.namespace) \
-                    || ',\"room\":' || to_json(message.room) \
-                    || ',\"message\":' || to_json(message.message) \
-                    || ',\"created_at\":\"' || parley_json_timestamp(message.created_at) \
-                    || '\",\"updated_at\":\"' || parley_json_timestamp(message.updated_at) \
-                    || '\"}' \
-                FROM message, author) \
+            " FROM message, author) \
             SELECT author.username, room.allowed, message.id, message.created_at, \
                 message.updated_at \
             FROM room LEFT JOIN author ON TRUE LEFT JOIN message ON TRUE",
+        );
+        Ok(())
+    }
+}
+
+/// The SQL of [`Post::run_batch`]: the posts as arrays, one row per post (`n`, from 1,
+/// their order). Each message's id is taken from the sequence before the insert, so that
+/// each row of the answer is matched to its post by id rather than by the order of an
+/// `INSERT … RETURNING`. The events are inserted in id order, so within the batch's
+/// transaction the log's order is the messages' order.
+struct PostBatchQuery<'q> {
+    tokens: Vec<&'q [u8]>,
+    namespaces: Vec<&'q str>,
+    rooms: Vec<&'q str>,
+    messages: Vec<&'q str>,
+}
+
+impl QueryId for PostBatchQuery<'_> {
+    type QueryId = PostBatchQuery<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for PostBatchQuery<'_> {
+    type SqlType = PostRowSql;
+}
+
+impl RunQueryDsl<PgConnection> for PostBatchQuery<'_> {}
+
+impl QueryFragment<Pg> for PostBatchQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Binary>, _>(&self.tokens)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.namespaces)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.rooms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.messages)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS input (token_hash, namespace, room, message, n)), \
+            author AS (SELECT input.n, users.id, users.username FROM input \
+                JOIN sessions ON sessions.token_hash = input.token_hash \
+                    AND sessions.expires_at > now() \
+                JOIN users ON users.id = sessions.user_id), \
+            room AS (SELECT input.n, CASE WHEN input.namespace = ",
+        );
+        out.push_bind_param::<Text, _>(Namespace::NOTES)?;
+        // As in the single statement, a comment's note is locked until commit.
+        out.push_sql(
+            " THEN EXISTS (SELECT 1 FROM notes WHERE notes.key = input.room FOR KEY SHARE) \
+                ELSE TRUE END AS allowed FROM input), \
+            written AS (SELECT n, nextval('messages_id_seq') AS id FROM (\
+                SELECT input.n FROM input \
+                JOIN author ON author.n = input.n \
+                JOIN room ON room.n = input.n \
+                WHERE room.allowed ORDER BY input.n) AS allowed), \
+            message AS (\
+                INSERT INTO messages (id, namespace, room, author_id, message) \
+                OVERRIDING SYSTEM VALUE \
+                SELECT written.id, input.namespace, input.room, author.id, input.message \
+                FROM written JOIN input ON input.n = written.n \
+                JOIN author ON author.n = written.n ORDER BY written.id \
+                RETURNING id, namespace, room, message, created_at, updated_at), \
+            event AS (\
+                INSERT INTO events (namespace, room, event_type, data) \
+                SELECT message.namespace, message.room, ",
+        );
+        out.push_bind_param::<Text, _>(Post::EVENT.as_str())?;
+        out.push_sql(", ");
+        out.push_sql(MESSAGE_JSON_SQL);
+        out.push_sql(
+            " FROM message JOIN written ON written.id = message.id \
+                JOIN author ON author.n = written.n ORDER BY message.id) \
+            SELECT author.username, room.allowed, message.id, message.created_at, \
+                message.updated_at \
+            FROM input JOIN room ON room.n = input.n \
+            LEFT JOIN author ON author.n = input.n \
+            LEFT JOIN written ON written.n = input.n \
+            LEFT JOIN message ON message.id = written.id \
+            ORDER BY input.n",
         );
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! [`Db::run`] (or [`Db::write`] for changes), on tokio's blocking pool, never on the
 //! threads that serve requests.
 
+pub mod batch;
 pub mod cluster;
 pub mod commits;
 pub mod event_log;
@@ -24,9 +25,10 @@ use std::time::Duration;
 use diesel::PgConnection;
 use diesel::connection::Connection;
 use diesel::r2d2::Pool;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::error::ApiError;
+use batch::{Pending, Queue, Queues, Reply, Running};
 use commits::Commits;
 use outbox::{Outbox, Outcome, Statement};
 use pool::{Manager, PgPool};
@@ -42,6 +44,8 @@ pub struct Db {
     permits: Arc<Semaphore>,
     timeout: Duration,
     commits: Arc<Commits>,
+    /// Where single-statement writes wait to run together (`batch`).
+    batches: Arc<Queues>,
 }
 
 impl Db {
@@ -59,7 +63,15 @@ impl Db {
             permits: Arc::new(Semaphore::new(max_size as usize)),
             timeout,
             commits: Arc::default(),
+            batches: Arc::new(Queues::new(crate::config::DEFAULT_DB_WRITE_BATCHES)),
         }
+    }
+
+    /// How many batches of one kind of single-statement write may run at once (each on a
+    /// connection of its own); at least one.
+    pub fn with_write_batches(mut self, batches: usize) -> Self {
+        self.batches = Arc::new(Queues::new(batches.max(1)));
+        self
     }
 
     /// Runs `query` with a pooled connection on the blocking thread pool, inside the
@@ -121,16 +133,113 @@ impl Db {
     }
 
     /// Runs `statement`, a single-statement change that appends its own event (see
-    /// [`Statement`]), and counts the event from its outcome.
+    /// [`Statement`]), and counts the event from its outcome. When batches of its kind
+    /// are already running, it waits for the next batch and runs in it, together with
+    /// every other statement of its kind that arrived meanwhile (`batch`); either way it
+    /// answers only after the transaction that wrote it committed.
     pub async fn write_statement<S: Statement>(
         &self,
         statement: S,
     ) -> Result<Outcome<S>, ApiError> {
-        let outcome = self
-            .run(move |conn| statement.run(conn).map_err(ApiError::from))
-            .await?;
-        self.appended(outbox::appended_by::<S>(&outcome));
-        Ok(outcome)
+        let queue = self.batches.of::<S>();
+        let (reply, answer) = oneshot::channel();
+        if let Some(batch) = queue.submit(Pending { statement, reply })? {
+            self.start_batch(queue, batch);
+        }
+        answer.await.map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!(
+                "a write's batch ended without answering it"
+            ))
+        })?
+    }
+
+    /// Runs `batch`, then each next one of its queue, on a task of its own, so that a
+    /// request that goes away cannot strand the statements waiting behind it.
+    fn start_batch<S: Statement>(&self, queue: Arc<Queue<S>>, batch: Vec<Pending<S>>) {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            // The usual case, and the only one without concurrency: no extra task.
+            Ok(permit) => self.run_batches(permit, queue, batch),
+            Err(_) => {
+                let db = self.clone();
+                tokio::spawn(async move {
+                    let deadline = tokio::time::Instant::now() + db.timeout;
+                    let permits = Arc::clone(&db.permits);
+                    match tokio::time::timeout_at(deadline, permits.acquire_owned()).await {
+                        Ok(Ok(permit)) => db.run_batches(permit, queue, batch),
+                        // What waits behind this batch would wait for the same pool.
+                        _ => {
+                            let waiting = Running::new(&queue).give_up();
+                            for pending in batch.into_iter().chain(waiting) {
+                                let _ = pending.reply.send(Err(db.no_connection()));
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// On a blocking thread with one connection: runs `batch`, answers each of its
+    /// statements, and goes on with the batches that formed meanwhile until none waits.
+    fn run_batches<S: Statement>(
+        &self,
+        permit: OwnedSemaphorePermit,
+        queue: Arc<Queue<S>>,
+        batch: Vec<Pending<S>>,
+    ) {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _entered = span.enter();
+            let mut running = Running::new(&queue);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut pooled = match db.pool.get_timeout(left) {
+                Ok(pooled) => pooled,
+                Err(error) => {
+                    // What waits behind this batch would wait for the same database.
+                    let error = ApiError::from(error);
+                    tracing::warn!(%error, "no database connection for a batch of writes");
+                    for pending in batch.into_iter().chain(running.give_up()) {
+                        let _ = pending.reply.send(Err(db.no_connection()));
+                    }
+                    return;
+                }
+            };
+            let mut batch = batch;
+            while !batch.is_empty() {
+                let (statements, replies): (Vec<S>, Vec<Reply<S>>) = batch
+                    .into_iter()
+                    .map(|pending| (pending.statement, pending.reply))
+                    .unzip();
+                let outcomes = batch::run(&mut pooled.conn, &statements);
+                for outcome in &outcomes {
+                    pooled.observe(outcome);
+                }
+                let appended = outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.as_ref().ok())
+                    .map(outbox::appended_by::<S>)
+                    .sum();
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // A request that went away meanwhile has no one to answer: its write
+                    // stands, as any write whose client disconnects after sending it.
+                    let _ = reply.send(outcome);
+                }
+                // The answers first: the reader it wakes queries the database, and on a
+                // busy machine would otherwise run ahead of the responses.
+                db.appended(appended);
+                batch = running.next();
+            }
+        });
+    }
+
+    fn no_connection(&self) -> ApiError {
+        ApiError::Unavailable(anyhow::anyhow!(
+            "no database connection became free within {:?}",
+            self.timeout
+        ))
     }
 
     /// After a commit that appended events: wake the readers, count them.

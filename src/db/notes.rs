@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Binary, Nullable, Text, Timestamptz};
 
 use super::outbox::{Outcome, Statement};
 use super::schema::{notes, users};
@@ -62,24 +62,30 @@ pub struct Create {
 #[derive(Debug)]
 pub struct NoSession;
 
-impl Statement for Create {
-    const EVENT: EventType = EventType::NoteCreated;
-    type Written = Note;
-    type Refused = NoSession;
+/// What both statements return for each note: the author (none: no live session), and
+/// the new row's timestamps and version (none: nothing written).
+type CreateRow = (
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+);
 
-    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
-        let row = CreateQuery(&self).get_result::<(
-            Option<String>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<i64>,
-        )>(conn)?;
+type CreateRowSql = (
+    Nullable<Text>,
+    Nullable<Timestamptz>,
+    Nullable<Timestamptz>,
+    Nullable<BigInt>,
+);
+
+impl Create {
+    fn outcome(&self, row: CreateRow) -> QueryResult<Outcome<Self>> {
         match row {
             (None, ..) => Ok(Err(NoSession)),
             (Some(author), Some(created_at), Some(updated_at), Some(version)) => Ok(Ok(Note {
-                key: self.key.into_string(),
-                title: self.title,
-                body: self.body,
+                key: self.key.as_str().to_owned(),
+                title: self.title.clone(),
+                body: self.body.clone(),
                 author,
                 created_at,
                 updated_at,
@@ -92,6 +98,50 @@ impl Statement for Create {
     }
 }
 
+impl Statement for Create {
+    const EVENT: EventType = EventType::NoteCreated;
+    type Written = Note;
+    type Refused = NoSession;
+
+    fn run(&self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>> {
+        let row = CreateQuery(self).get_result::<CreateRow>(conn)?;
+        self.outcome(row)
+    }
+
+    fn run_batch(
+        batch: &[Self],
+        conn: &mut PgConnection,
+    ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>> {
+        let query = CreateBatchQuery {
+            tokens: batch
+                .iter()
+                .map(|note| note.token_hash.as_slice())
+                .collect(),
+            keys: batch.iter().map(|note| note.key.as_str()).collect(),
+            titles: batch.iter().map(|note| note.title.as_str()).collect(),
+            bodies: batch.iter().map(|note| note.body.as_str()).collect(),
+        };
+        let rows = query.load::<CreateRow>(conn)?;
+        Ok(batch
+            .iter()
+            .zip(rows)
+            .map(|(note, row)| note.outcome(row))
+            .collect())
+    }
+}
+
+/// The event's payload, built in SQL from the `note` and `author` rows: the fields of
+/// `Note`, in its order, as serde_json writes them. One text for the single statement and
+/// the batch, so that both write the same bytes.
+const NOTE_JSON_SQL: &str = "'{\"key\":' || to_json(note.key) \
+    || ',\"title\":' || to_json(note.title) \
+    || ',\"body\":' || to_json(note.body) \
+    || ',\"author\":' || to_json(author.username) \
+    || ',\"created_at\":\"' || parley_json_timestamp(note.created_at) \
+    || '\",\"updated_at\":\"' || parley_json_timestamp(note.updated_at) \
+    || '\",\"version\":' || note.version \
+    || '}'";
+
 /// The SQL of [`Create`], a query type of its own so that diesel keeps it prepared.
 struct CreateQuery<'q>(&'q Create);
 
@@ -101,12 +151,7 @@ impl QueryId for CreateQuery<'_> {
 }
 
 impl Query for CreateQuery<'_> {
-    type SqlType = (
-        Nullable<Text>,
-        Nullable<Timestamptz>,
-        Nullable<Timestamptz>,
-        Nullable<BigInt>,
-    );
+    type SqlType = CreateRowSql;
 }
 
 impl RunQueryDsl<PgConnection> for CreateQuery<'_> {}
@@ -132,19 +177,73 @@ impl QueryFragment<Pg> for CreateQuery<'_> {
         out.push_bind_param::<Text, _>(Namespace::NOTES)?;
         out.push_sql(", note.key, ");
         out.push_bind_param::<Text, _>(Create::EVENT.as_str())?;
-        // The fields of `Note`, in its order, as serde_json writes them.
+        out.push_sql(", ");
+        out.push_sql(NOTE_JSON_SQL);
         out.push_sql(
-            ", '{\"key\":' || to_json(note.key) \
-                    || ',\"title\":' || to_json(note.title) \
-                    || ',\"body\":' || to_json(note.body) \
-                    || ',\"author\":' || to_json(author.username) \
-                    || ',\"created_at\":\"' || parley_json_timestamp(note.created_at) \
-                    || '\",\"updated_at\":\"' || parley_json_timestamp(note.updated_at) \
-                    || '\",\"version\":' || note.version \
-                    || '}' \
-                FROM note, author) \
+            " FROM note, author) \
             SELECT author.username, note.created_at, note.updated_at, note.version \
             FROM (SELECT) AS always LEFT JOIN author ON TRUE LEFT JOIN note ON TRUE",
+        );
+        Ok(())
+    }
+}
+
+/// The SQL of [`Create::run_batch`]: the notes as arrays, one row per note (`n`, from 1,
+/// their order), matched back to their rows by key. Two notes of one batch with the same
+/// key fail the whole statement on `notes_pkey`, as a taken key does; each then runs alone.
+struct CreateBatchQuery<'q> {
+    tokens: Vec<&'q [u8]>,
+    keys: Vec<&'q str>,
+    titles: Vec<&'q str>,
+    bodies: Vec<&'q str>,
+}
+
+impl QueryId for CreateBatchQuery<'_> {
+    type QueryId = CreateBatchQuery<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for CreateBatchQuery<'_> {
+    type SqlType = CreateRowSql;
+}
+
+impl RunQueryDsl<PgConnection> for CreateBatchQuery<'_> {}
+
+impl QueryFragment<Pg> for CreateBatchQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Binary>, _>(&self.tokens)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.keys)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.titles)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS input (token_hash, key, title, body, n)), \
+            author AS (SELECT input.n, users.id, users.username FROM input \
+                JOIN sessions ON sessions.token_hash = input.token_hash \
+                    AND sessions.expires_at > now() \
+                JOIN users ON users.id = sessions.user_id), \
+            note AS (INSERT INTO notes (key, title, body, author_id) \
+                SELECT input.key, input.title, input.body, author.id \
+                FROM input JOIN author ON author.n = input.n ORDER BY input.n \
+                RETURNING key, title, body, created_at, updated_at, version), \
+            event AS (\
+                INSERT INTO events (namespace, room, event_type, data) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(Namespace::NOTES)?;
+        out.push_sql(", note.key, ");
+        out.push_bind_param::<Text, _>(Create::EVENT.as_str())?;
+        out.push_sql(", ");
+        out.push_sql(NOTE_JSON_SQL);
+        out.push_sql(
+            " FROM note JOIN input ON input.key = note.key \
+                JOIN author ON author.n = input.n ORDER BY input.n) \
+            SELECT author.username, note.created_at, note.updated_at, note.version \
+            FROM input LEFT JOIN author ON author.n = input.n \
+            LEFT JOIN note ON note.key = input.key AND author.n IS NOT NULL \
+            ORDER BY input.n",
         );
         Ok(())
     }

@@ -79,11 +79,11 @@ impl Outbox {
 
 /// A change made in one statement, outside any explicit transaction, that appends its
 /// own event: one round trip instead of the three or more of [`crate::db::Db::write`]
-/// (docs/event-log.md). A statement owns its input and each run has an outcome of its
-/// own, so that statements of one kind can later be queued and run together (one
-/// statement over all their inputs, one [`Outcome`] each, the events counted per outcome)
-/// without changing what a caller sees.
-pub trait Statement: Send + 'static {
+/// (docs/event-log.md). Statements of one kind that arrive together run as one
+/// multi-row statement ([`Statement::run_batch`], queued by `db::batch`): one
+/// transaction and one commit for all of them, an [`Outcome`] each, the events counted
+/// per outcome. A caller sees the same either way.
+pub trait Statement: Send + Sized + 'static {
     /// The one event a run that writes appends (its SQL binds this constant as the
     /// event's type); a refused run appends none. [`crate::db::Db::write_statement`]
     /// counts from this and the outcome, not from a number the caller supplies.
@@ -94,7 +94,19 @@ pub trait Statement: Send + 'static {
     /// that fail the statement (a taken key) are errors, not refusals.
     type Refused: Send + 'static;
 
-    fn run(self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>>;
+    /// Runs this statement alone, as its own transaction.
+    fn run(&self, conn: &mut PgConnection) -> QueryResult<Outcome<Self>>;
+
+    /// Runs `batch` (two or more) as one statement, so as one transaction: an outcome per
+    /// statement, in order, and their events in the log in that order too. Each refusal
+    /// (a missing session, say) is that statement's own outcome and leaves the others
+    /// written. The outer error means the statement failed as a whole and wrote nothing
+    /// (then each runs again alone, so that only the one at fault fails); an inner one,
+    /// that the statement committed but that row's answer could not be read.
+    fn run_batch(
+        batch: &[Self],
+        conn: &mut PgConnection,
+    ) -> QueryResult<Vec<QueryResult<Outcome<Self>>>>;
 }
 
 /// What one run of a [`Statement`] did.

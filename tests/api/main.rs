@@ -5,6 +5,7 @@
 
 mod abuse;
 mod bad_input;
+mod batching;
 mod embedded;
 mod framing;
 mod health;
