@@ -174,6 +174,12 @@ pub struct StreamMarker {
 /// The payload of `presence.joined`: a user's first stream of the room opened.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PresenceJoined {
+    /// The room's namespace and name, as on messages: a namespace's stream carries the
+    /// presence of all its rooms.
+    #[schema(example = "chat")]
+    pub namespace: String,
+    #[schema(example = "general")]
+    pub room: String,
     #[schema(example = "bob")]
     pub user: String,
     /// When the user joined (the start of this stay in the room).
@@ -184,6 +190,10 @@ pub struct PresenceJoined {
 /// grace period (`--presence-grace`) passed without a new one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PresenceLeft {
+    #[schema(example = "chat")]
+    pub namespace: String,
+    #[schema(example = "general")]
+    pub room: String,
     #[schema(example = "bob")]
     pub user: String,
 }

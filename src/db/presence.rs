@@ -129,7 +129,8 @@ pub fn join(
         "WITH event AS ( \
             INSERT INTO events (namespace, room, event_type, data) \
             SELECT $1, $2, $4, \
-                '{\"user\":' || to_json($3::text) || ',\"since\":\"' \
+                '{\"namespace\":' || to_json($1::text) || ',\"room\":' || to_json($2::text) \
+                    || ',\"user\":' || to_json($3::text) || ',\"since\":\"' \
                     || parley_json_timestamp(now()) || '\"}' \
             WHERE NOT EXISTS (SELECT 1 FROM presence_intervals \
                 WHERE namespace = $1 AND room = $2 AND username = $3 AND left_xid IS NULL) \
@@ -170,7 +171,8 @@ pub fn leave(conn: &mut PgConnection, server: i64, key: &MemberKey) -> QueryResu
     let row = diesel::sql_query(
         "WITH event AS ( \
             INSERT INTO events (namespace, room, event_type, data) \
-            SELECT $1, $2, $4, '{\"user\":' || to_json($3::text) || '}' \
+            SELECT $1, $2, $4, '{\"namespace\":' || to_json($1::text) || ',\"room\":' \
+                || to_json($2::text) || ',\"user\":' || to_json($3::text) || '}' \
             WHERE NOT EXISTS (SELECT 1 FROM presence_sessions \
                 WHERE namespace = $1 AND room = $2 AND username = $3) \
               AND EXISTS (SELECT 1 FROM presence_intervals \

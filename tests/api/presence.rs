@@ -665,3 +665,29 @@ async fn the_session_cookie_makes_a_stream_its_users() {
     assert!(bearer.headers().get("set-cookie").is_none());
     assert_problem(bearer, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn a_namespace_stream_learns_which_room_each_join_and_leave_is_about() {
+    let app = app().await;
+    let url = app.url("/api/rooms/chat/events");
+    let mut namespace = SseClient::connect_to(&app.client, &url, None).await;
+    assert_eq!(namespace.expect_event().await.event, "ready");
+    let bob = app.signed_in("bob").await;
+    let (bobs_tab, _) = tab(&app, &bob).await;
+    drop(bobs_tab);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = namespace.expect_event().await;
+        if event.event.starts_with("presence.") {
+            let data = event.json();
+            seen.push((event.event, data["namespace"].clone(), data["room"].clone()));
+        }
+    }
+    for (kind, namespace, room) in seen {
+        assert_eq!(
+            (namespace.as_str(), room.as_str()),
+            (Some("chat"), Some("general")),
+            "{kind}"
+        );
+    }
+}

@@ -654,6 +654,14 @@ export interface components {
         };
         /** @description The payload of `presence.joined`: a user's first stream of the room opened. */
         PresenceJoined: {
+            /**
+             * @description The room's namespace and name, as on messages: a namespace's stream carries the
+             *     presence of all its rooms.
+             * @example chat
+             */
+            namespace: string;
+            /** @example general */
+            room: string;
             /** @example bob */
             user: string;
             /**
@@ -680,6 +688,10 @@ export interface components {
          *     grace period (`--presence-grace`) passed without a new one.
          */
         PresenceLeft: {
+            /** @example chat */
+            namespace: string;
+            /** @example general */
+            room: string;
             /** @example bob */
             user: string;
         };

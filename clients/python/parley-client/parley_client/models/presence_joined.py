@@ -15,15 +15,24 @@ class PresenceJoined:
     """The payload of `presence.joined`: a user's first stream of the room opened.
 
     Attributes:
+        namespace (str): The room's namespace and name, as on messages: a namespace's stream carries the
+            presence of all its rooms. Example: chat.
+        room (str):  Example: general.
         user (str):  Example: bob.
         since (datetime.datetime): When the user joined (the start of this stay in the room).
     """
 
+    namespace: str
+    room: str
     user: str
     since: datetime.datetime
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        namespace = self.namespace
+
+        room = self.room
+
         user = self.user
 
         since = self.since.isoformat()
@@ -32,6 +41,8 @@ class PresenceJoined:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "namespace": namespace,
+                "room": room,
                 "user": user,
                 "since": since,
             }
@@ -42,11 +53,17 @@ class PresenceJoined:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        namespace = d.pop("namespace")
+
+        room = d.pop("room")
+
         user = d.pop("user")
 
         since = datetime.datetime.fromisoformat(d.pop("since"))
 
         presence_joined = cls(
+            namespace=namespace,
+            room=room,
             user=user,
             since=since,
         )

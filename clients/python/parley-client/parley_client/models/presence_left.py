@@ -15,19 +15,29 @@ class PresenceLeft:
     grace period (`--presence-grace`) passed without a new one.
 
         Attributes:
+            namespace (str):  Example: chat.
+            room (str):  Example: general.
             user (str):  Example: bob.
     """
 
+    namespace: str
+    room: str
     user: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        namespace = self.namespace
+
+        room = self.room
+
         user = self.user
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "namespace": namespace,
+                "room": room,
                 "user": user,
             }
         )
@@ -37,9 +47,15 @@ class PresenceLeft:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        namespace = d.pop("namespace")
+
+        room = d.pop("room")
+
         user = d.pop("user")
 
         presence_left = cls(
+            namespace=namespace,
+            room=room,
             user=user,
         )
 
