@@ -7,9 +7,11 @@
 //! and memory stays bounded.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use actix_web::web::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::event::{Event, Position, Target};
@@ -17,7 +19,37 @@ use crate::event::{Event, Position, Target};
 /// Events a subscriber may have queued before it is moved to catching up from the log.
 pub const QUEUE_CAPACITY: usize = 256;
 
-type Subscribers = HashMap<u64, mpsc::Sender<Arc<Event>>>;
+type Subscribers = HashMap<u64, mpsc::Sender<Arc<Dispatched>>>;
+
+/// An event as the hub hands it to every subscriber it reaches: one copy, and the bytes
+/// of its frame, written out by the first stream that sends it and shared by the rest
+/// (10,000 subscribers of a room would otherwise format the same frame 10,000 times).
+pub struct Dispatched {
+    event: Event,
+    frame: OnceLock<Bytes>,
+}
+
+impl Dispatched {
+    fn new(event: Event) -> Self {
+        Self {
+            event,
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// The event's frame: `encode`d by the first caller, the same bytes for every other.
+    pub fn frame(&self, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
+        self.frame.get_or_init(|| encode(&self.event)).clone()
+    }
+}
+
+impl Deref for Dispatched {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
 
 #[derive(Default)]
 struct Routes {
@@ -41,7 +73,7 @@ pub struct Subscription {
     id: u64,
     target: Target,
     pub start: Position,
-    pub events: mpsc::Receiver<Arc<Event>>,
+    pub events: mpsc::Receiver<Arc<Dispatched>>,
 }
 
 impl Drop for Subscription {
@@ -131,7 +163,7 @@ impl Hub {
                 continue;
             }
             routes.head = event.position;
-            let event = Arc::new(event);
+            let event = Arc::new(Dispatched::new(event));
             let room_key = (event.namespace.clone(), event.room.clone());
             if let Some(subscribers) = routes.rooms.get_mut(&room_key) {
                 offer(subscribers, &event);
@@ -174,7 +206,7 @@ impl Hub {
 
 /// Queues `event` for each subscriber without waiting. A full queue drops the subscriber
 /// from the hub (it will catch up from the log); a closed one (client gone) just leaves.
-fn offer(subscribers: &mut Subscribers, event: &Arc<Event>) {
+fn offer(subscribers: &mut Subscribers, event: &Arc<Dispatched>) {
     subscribers.retain(|_, sender| match sender.try_send(Arc::clone(event)) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => false,
@@ -224,6 +256,26 @@ mod tests {
         assert_eq!(all.events.try_recv().map(|e| e.position.id).ok(), Some(1));
         assert!(all.events.try_recv().is_err());
         assert_eq!(hub.head(), Position { xid: 1, id: 2 });
+    }
+
+    #[test]
+    fn every_subscriber_of_an_event_shares_one_encoding_of_its_frame() {
+        let hub = Hub::new(Position::START);
+        let mut first = hub.subscribe(room("chat", "general")).expect("open");
+        let mut second = hub.subscribe(room("chat", "general")).expect("open");
+        hub.dispatch(vec![event(1, "chat", "general")]);
+        let (a, b) = (
+            first.events.try_recv().expect("queued"),
+            second.events.try_recv().expect("queued"),
+        );
+        let mut encoded = 0;
+        let mut encode = |event: &Event| {
+            encoded += 1;
+            Bytes::from(event.position.to_string())
+        };
+        let (x, y) = (a.frame(&mut encode), b.frame(&mut encode));
+        assert_eq!((x.as_ref(), encoded), (&b"1-1"[..], 1));
+        assert_eq!(x.as_ptr(), y.as_ptr(), "the same bytes, not a copy");
     }
 
     #[test]
