@@ -192,8 +192,9 @@ struct Written {
     /// Attempts that failed before reaching the server (refused while it restarted, or a
     /// 503 while it shut down): retried.
     retried: u64,
-    /// Attempts whose outcome is unknown (a timeout or a 500): retried, so the message may
-    /// exist twice.
+    /// Attempts whose outcome is unknown (the connection closed under the request, a
+    /// timeout, a 500): retried, so the message may exist twice, which the subscribers
+    /// would show as a duplicate.
     ambiguous: u64,
 }
 
@@ -294,7 +295,7 @@ pub async fn storm(args: StormArgs) -> Result<bool> {
         "{} does not exist: build it or pass --parley",
         binary.display()
     );
-    prepare_open_files(args.subscribers * 2, None)?;
+    prepare_open_files(args.subscribers, None)?;
     let scratch = Scratch::create(args.keep)?;
     let options = ClusterOptions {
         bin_dir: args.pg_bin_dir.clone(),
@@ -566,6 +567,5 @@ async fn storm_run(
         && duplicated == 0
         && misordered == 0
         && resets == 0
-        && written.ambiguous == 0
         && live_again.len() as u64 == args.subscribers)
 }

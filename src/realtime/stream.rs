@@ -2,6 +2,11 @@
 //! events from the hub; catch up from the log again whenever the hub drops it for being
 //! slow. The seam is exact: the hub hands out events after the position at which the
 //! stream registered, and the log supplies everything up to it.
+//!
+//! Reading the log is the work of a task of the stream's own (`CatchUp`), which ends once
+//! caught up. Live, the response body (`Body`) takes each event from the hub's queue
+//! itself: an idle stream is its connection, its body and its hub registration, and an
+//! event reaches the socket with no task of the stream's own to wake in between.
 
 use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
