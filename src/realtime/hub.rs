@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use actix_web::web::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::watch;
 
 use crate::event::{Event, Position, Target};
 
@@ -64,7 +65,22 @@ struct Routes {
 pub struct Hub {
     routes: Mutex<Routes>,
     closed: AtomicBool,
+    head_reads: Mutex<HeadReads>,
 }
+
+/// Reads of the log's committed head that streams opening together share (see
+/// [`Hub::committed_head`]).
+#[derive(Default)]
+struct HeadReads {
+    /// Reads started so far: read `n` is the `n`-th.
+    started: u64,
+    /// The newest read, and where its result appears once it has one.
+    newest: Option<(u64, watch::Receiver<Option<Position>>)>,
+}
+
+/// A stream's claim on a committed-head read that starts after its registration.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadTicket(u64);
 
 /// A registration with the hub. Events after `start` arrive on `events`; those up to
 /// `start` are in the log. Dropping it unregisters.
@@ -112,7 +128,62 @@ impl Hub {
                 ..Routes::default()
             }),
             closed: AtomicBool::new(false),
+            head_reads: Mutex::default(),
         })
+    }
+
+    fn head_reads(&self) -> MutexGuard<'_, HeadReads> {
+        self.head_reads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Taken right after registering: any head read started from now on began after the
+    /// registration.
+    pub fn head_ticket(&self) -> HeadTicket {
+        HeadTicket(self.head_reads().started)
+    }
+
+    /// The log's committed head, read after the registration `ticket` was taken at: by
+    /// `read` itself, or by a read another stream started after that moment and that is
+    /// still running or done (it is as good as one of our own: it began after our
+    /// registration). When thousands of streams open or resume at once, they share a few
+    /// reads instead of each taking a database round trip. If the shared read fails, or
+    /// the stream running it goes away first, the caller reads for itself.
+    pub async fn committed_head<E, F, Fut>(
+        &self,
+        ticket: HeadTicket,
+        read: F,
+    ) -> Result<Position, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Position, E>>,
+    {
+        let joined = match &self.head_reads().newest {
+            Some((number, result)) if *number >= ticket.0 => Some(result.clone()),
+            _ => None,
+        };
+        if let Some(mut result) = joined {
+            loop {
+                if let Some(head) = *result.borrow_and_update() {
+                    return Ok(head);
+                }
+                if result.changed().await.is_err() {
+                    break;
+                }
+            }
+            return read().await;
+        }
+        let (publish, result) = watch::channel(None);
+        {
+            let mut reads = self.head_reads();
+            let number = reads.started;
+            reads.started += 1;
+            reads.newest = Some((number, result));
+        }
+        let head = read().await?;
+        publish.send_replace(Some(head));
+        Ok(head)
     }
 
     fn routes(&self) -> MutexGuard<'_, Routes> {
@@ -276,6 +347,43 @@ mod tests {
         let (x, y) = (a.frame(&mut encode), b.frame(&mut encode));
         assert_eq!((x.as_ref(), encoded), (&b"1-1"[..], 1));
         assert_eq!(x.as_ptr(), y.as_ptr(), "the same bytes, not a copy");
+    }
+
+    #[tokio::test]
+    async fn a_head_read_is_shared_only_by_streams_registered_before_it_began() {
+        let hub = Hub::new(Position::START);
+        let (first_ticket, early_ticket) = (hub.head_ticket(), hub.head_ticket());
+        let (began, has_begun) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let hub = Arc::clone(&hub);
+            async move {
+                hub.committed_head(first_ticket, || async move {
+                    let _ = began.send(());
+                    let _ = released.await;
+                    Ok::<_, ()>(Position { xid: 1, id: 5 })
+                })
+                .await
+            }
+        });
+        has_begun.await.expect("the first read began");
+        // Registered before that read began: it waits for that read instead of its own.
+        let mut early = Box::pin(hub.committed_head(early_ticket, || async {
+            Ok::<_, ()>(Position { xid: 9, id: 9 })
+        }));
+        assert!(futures_util::poll!(&mut early).is_pending());
+        // Registered after it began: that read may predate a commit this stream must
+        // cover, so it reads for itself, even while the first is still running.
+        let late_ticket = hub.head_ticket();
+        let late = hub
+            .committed_head(late_ticket, || async {
+                Ok::<_, ()>(Position { xid: 2, id: 7 })
+            })
+            .await;
+        assert_eq!(late, Ok(Position { xid: 2, id: 7 }));
+        let _ = release.send(());
+        assert_eq!(first.await.expect("first"), Ok(Position { xid: 1, id: 5 }));
+        assert_eq!(early.await, Ok(Position { xid: 1, id: 5 }));
     }
 
     #[test]

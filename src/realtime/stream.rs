@@ -237,7 +237,12 @@ impl Start {
         // `ready` covers every change committed before it; the hub's copies of those are
         // skipped by position. A change made after this reads the log has a greater
         // position (a later transaction id) and reaches the hub after the registration.
-        let committed = db.run(|conn| Ok(event_log::head(conn)?)).await?;
+        // Any read that starts after the registration will do: streams opening together
+        // share one.
+        let ticket = hub.head_ticket();
+        let committed = hub
+            .committed_head(ticket, || db.run(|conn| Ok(event_log::head(conn)?)))
+            .await?;
         let upto = committed.max(subscription.start);
         Ok(Self { subscription, upto })
     }
