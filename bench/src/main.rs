@@ -22,6 +22,10 @@
 //!   load for a long time (writes, lists, subscribers that drop and resume), stops the
 //!   database in the middle and starts it again, and reports the server's memory curve,
 //!   lost and duplicated deliveries, and server errors outside the outage.
+//! - `storm`: starts its own cluster and server, opens many streams over many rooms,
+//!   restarts the server in the middle of a run of writes, and measures the reconnect
+//!   storm: time until every stream is live again, memory, PostgreSQL's work per resumed
+//!   stream, and that nothing was lost, duplicated or misordered (see `storm.rs`).
 //!
 //! Every scenario reports the bench's own CPU time, and with `--pid` the server's and
 //! PostgreSQL's, so a reader can tell which side was the limit. Every run is bounded in
@@ -45,6 +49,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
+
+mod storm;
 
 /// Benchmarks for a running Parley server (loopback only).
 #[derive(Debug, Parser)]
@@ -70,6 +76,9 @@ enum Command {
     Idle(IdleArgs),
     /// Long mixed load on a server and database of its own, with a database restart.
     Soak(SoakArgs),
+    /// A reconnect storm: many resuming streams across a server restart, on a server and
+    /// database of its own.
+    Storm(storm::StormArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,22 +94,24 @@ struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// The base URL without a trailing slash. The bench only drives a server on this
-    /// machine: any host but a loopback address or `localhost` is refused.
     fn base(&self) -> Result<String> {
-        let url = reqwest::Url::parse(&self.url).with_context(|| format!("--url {}", self.url))?;
+        loopback_base(&self.url)
+    }
+}
+
+/// The base URL without a trailing slash. The bench only drives a server on this
+/// machine: any host but a loopback address or `localhost` is refused.
+fn loopback_base(text: &str) -> Result<String> {
+    {
+        let url = reqwest::Url::parse(text).with_context(|| format!("--url {text}"))?;
         let host = url.host_str().unwrap_or_default();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let loopback = host == "localhost"
             || bare
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        ensure!(
-            loopback,
-            "--url {}: the bench runs over loopback only",
-            self.url
-        );
-        Ok(self.url.trim_end_matches('/').to_owned())
+        ensure!(loopback, "--url {text}: the bench runs over loopback only");
+        Ok(text.trim_end_matches('/').to_owned())
     }
 }
 
@@ -133,8 +144,19 @@ struct LatencyArgs {
 
 #[derive(Debug, Args)]
 struct FanoutArgs {
-    #[command(flatten)]
-    server: ServerArgs,
+    /// Base URL of a running server. Repeat it for several servers on one database:
+    /// subscriber i opens its stream on server i % N, and message k is posted to server
+    /// k % N.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: Vec<String>,
+    /// PID of a server, to report its CPU time (repeatable, one per server); its child
+    /// processes count as PostgreSQL.
+    #[arg(long)]
+    pid: Vec<u32>,
+    /// PID of the PostgreSQL server (its postmaster) when the servers use a database that
+    /// none of them started (`--database-url`): its processes' CPU counts as PostgreSQL.
+    #[arg(long)]
+    postgres_pid: Option<u32>,
     /// Subscribers, each its own SSE connection; subscriber i listens to room i % rooms.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
     subscribers: u64,
@@ -287,6 +309,14 @@ struct IdleArgs {
     /// Bound on the whole opening phase, and separately on the delivery check.
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     phase_timeout: Duration,
+    /// Loopback source addresses to spread the streams over. One address reaches one
+    /// server port through about 28,000 ephemeral ports (`net.ipv4.ip_local_port_range`),
+    /// so 100,000 streams need several. 0: one per 25,000 streams. With one, connections
+    /// come from 127.0.0.1 as usual; with more, each client socket is bound before it
+    /// connects, to 127.a.b.1, 127.a.b.2, … (a and b random per run, so that a run right
+    /// after another does not meet the ports the last one left in TIME_WAIT).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=250))]
+    source_addresses: u64,
 }
 
 /// `soak` starts a PostgreSQL cluster (in a scratch directory) and a `parley` server of its
@@ -361,6 +391,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const GIVE_UP_AFTER_FAILURES: u32 = 10;
 /// Rooms the idle streams are spread over.
 const IDLE_ROOMS: u64 = 100;
+/// Streams per loopback source address when `idle` picks how many addresses to use.
+const STREAMS_PER_SOURCE_ADDRESS: u64 = 25_000;
+/// After `idle` closes its streams: open files above the count before them that still
+/// count as "back to where it was" (a pool connection opened meanwhile, a log file) …
+const CLOSED_FDS_SLACK: usize = 16;
+/// … and how long it waits for the server to get there.
+const CLOSE_WAIT_BOUND: Duration = Duration::from_secs(30);
 /// POSTs a fixed-rate publisher may have in flight at once.
 const MAX_POSTS_IN_FLIGHT: usize = 64;
 /// Messages in the room that `list-messages` reads.
@@ -387,6 +424,7 @@ fn main() -> std::process::ExitCode {
             Command::Reads(args) => reads(args).await,
             Command::Idle(args) => idle(args).await,
             Command::Soak(args) => soak(args).await,
+            Command::Storm(args) => storm::storm(args).await,
         }
     });
     // Streams left open by a failed run must not keep the process alive.
@@ -500,6 +538,45 @@ async fn post_message(
 
 // ---------------------------------------------------------------------------------------
 // Streams: the SSE client is the tests' (`parley_testing::sse`).
+
+/// HTTP clients for `streams` streams, one per loopback source address (see `idle
+/// --source-addresses`); `None` is the system's choice, 127.0.0.1.
+fn source_clients(
+    streams: u64,
+    wanted: u64,
+) -> Result<Vec<(Option<std::net::IpAddr>, reqwest::Client)>> {
+    let count = match wanted {
+        0 => streams.div_ceil(STREAMS_PER_SOURCE_ADDRESS).max(1),
+        n => n,
+    };
+    if count == 1 {
+        return Ok(vec![(None, http_client()?)]);
+    }
+    let mut block = [0u8; 2];
+    getrandom::fill(&mut block).map_err(|e| anyhow!("no randomness: {e}"))?;
+    let (a, b) = (block[0].max(1), block[1]);
+    (1..=count)
+        .map(|host| {
+            let address = std::net::IpAddr::from([127, a, b, host as u8]);
+            let client = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .tcp_nodelay(true)
+                .local_address(address)
+                .build()
+                .context("build the HTTP client")?;
+            Ok((Some(address), client))
+        })
+        .collect()
+}
+
+fn describe_sources(sources: &[(Option<std::net::IpAddr>, reqwest::Client)]) -> String {
+    match (sources.first(), sources.last()) {
+        (Some((Some(first), _)), Some((Some(last), _))) => {
+            format!("{} source addresses {first}–{last}", sources.len())
+        }
+        _ => "127.0.0.1".to_owned(),
+    }
+}
 
 /// Opens `url` and reads up to its `ready` event, within [`REQUEST_TIMEOUT`].
 async fn open_ready(client: &reqwest::Client, url: &str) -> Result<SseClient> {
@@ -635,12 +712,18 @@ struct CpuMeter {
     started: Instant,
     own: (Duration, Duration),
     children: Duration,
-    server: Option<(u32, (u64, u64))>,
+    /// Each server's ticks: its own, and its descendants'.
+    servers: Vec<(u32, (u64, u64))>,
+    /// A PostgreSQL server that no measured server started (`--postgres-pid`): its whole
+    /// process tree.
+    postgres: Option<(u32, u64)>,
     machine: u64,
 }
 
 struct ServerCpu {
     pid: u32,
+    /// Every server measured: its PID and its own CPU (more than one with several `--pid`s).
+    each: Vec<(u32, Duration)>,
     parley: Duration,
     postgres: Duration,
 }
@@ -654,21 +737,32 @@ struct CpuUsage {
     children: Duration,
     /// Without `--pid`, or when the server went away, there is no figure.
     server: Option<ServerCpu>,
+    postgres_pid: Option<u32>,
     /// Every process on the machine, so that other load on it shows.
     machine: Duration,
 }
 
 impl CpuMeter {
     fn start(pid: Option<u32>) -> Result<Self> {
+        Self::start_servers(pid.as_slice(), None)
+    }
+
+    /// For several servers, and optionally a PostgreSQL server none of them started.
+    fn start_servers(pids: &[u32], postgres: Option<u32>) -> Result<Self> {
         use nix::sys::resource::UsageWho;
-        let server = pid
-            .map(|pid| server_cpu_ticks(pid).map(|ticks| (pid, ticks)))
+        let servers = pids
+            .iter()
+            .map(|&pid| server_cpu_ticks(pid).map(|ticks| (pid, ticks)))
+            .collect::<Result<Vec<_>>>()?;
+        let postgres = postgres
+            .map(|pid| server_cpu_ticks(pid).map(|(own, children)| (pid, own + children)))
             .transpose()?;
         let (user, system) = rusage(UsageWho::RUSAGE_CHILDREN)?;
         Ok(Self {
             own: rusage(UsageWho::RUSAGE_SELF)?,
             children: user + system,
-            server,
+            servers,
+            postgres,
             machine: machine_busy_ticks()?,
             started: Instant::now(),
         })
@@ -680,15 +774,32 @@ impl CpuMeter {
         let (user, system) = rusage(UsageWho::RUSAGE_SELF)?;
         let (child_user, child_system) = rusage(UsageWho::RUSAGE_CHILDREN)?;
         let machine = ticks(machine_busy_ticks()?.saturating_sub(self.machine));
-        let server = self.server.and_then(|(pid, before)| {
-            let after = server_cpu_ticks(pid).ok()?;
-            Some(ServerCpu {
+        let mut server: Option<ServerCpu> = None;
+        for &(pid, before) in &self.servers {
+            let Ok(after) = server_cpu_ticks(pid) else {
+                continue;
+            };
+            let (own, children) = (
+                ticks(after.0.saturating_sub(before.0)),
+                ticks(after.1.saturating_sub(before.1)),
+            );
+            let total = server.get_or_insert_with(|| ServerCpu {
                 pid,
-                parley: ticks(after.0.saturating_sub(before.0)),
-                postgres: ticks(after.1.saturating_sub(before.1)),
-            })
-        });
+                each: Vec::new(),
+                parley: Duration::ZERO,
+                postgres: Duration::ZERO,
+            });
+            total.each.push((pid, own));
+            total.parley += own;
+            total.postgres += children;
+        }
+        if let (Some(total), Some((pid, before))) = (server.as_mut(), self.postgres)
+            && let Ok((own, children)) = server_cpu_ticks(pid)
+        {
+            total.postgres += ticks((own + children).saturating_sub(before));
+        }
         Ok(CpuUsage {
+            postgres_pid: self.postgres.map(|(pid, _)| pid),
             wall,
             user: user.saturating_sub(self.own.0),
             system: system.saturating_sub(self.own.1),
@@ -700,6 +811,10 @@ impl CpuMeter {
 }
 
 impl CpuUsage {
+    fn postgres_pid(&self) -> Option<u32> {
+        self.postgres_pid
+    }
+
     /// `cpu` as a percentage of one core over the interval (200% is both cores here).
     fn share(&self, cpu: Duration) -> f64 {
         100.0 * cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-6)
@@ -735,12 +850,30 @@ impl CpuUsage {
                 self.share(self.children)
             );
         }
-        if let Some(server) = &self.server {
+        if let Some(server) = &self.server
+            && server.each.len() < 2
+            && self.postgres_pid().is_none()
+        {
             println!(
                 "server CPU over the same time: parley (pid {}) {:.2} s ({:.0}% of one core) + its child processes (PostgreSQL) {:.2} s ({:.0}%)",
                 server.pid,
                 server.parley.as_secs_f64(),
                 self.share(server.parley),
+                server.postgres.as_secs_f64(),
+                self.share(server.postgres)
+            );
+        } else if let Some(server) = &self.server {
+            let each: Vec<String> = server
+                .each
+                .iter()
+                .map(|(pid, cpu)| format!("pid {pid} {:.0}%", self.share(*cpu)))
+                .collect();
+            println!(
+                "server CPU over the same time: parley, {} process(es), {:.2} s ({:.0}% of one core: {}) + PostgreSQL {:.2} s ({:.0}%)",
+                server.each.len(),
+                server.parley.as_secs_f64(),
+                self.share(server.parley),
+                each.join(", "),
                 server.postgres.as_secs_f64(),
                 self.share(server.postgres)
             );
@@ -801,10 +934,15 @@ fn open_fds(pid: u32) -> Result<usize> {
         .count())
 }
 
-/// Raises this process's soft open-file limit to the hard limit; returns the limit now.
-fn raise_open_file_limit() -> Result<u64> {
+/// Raises this process's open-file limit to fit `wanted` descriptors: the soft limit to
+/// the hard one, and the hard one too when it is lower and the process may raise it (root,
+/// or `CAP_SYS_RESOURCE`, up to `fs.nr_open`). Returns the soft limit now.
+fn raise_open_file_limit(wanted: u64) -> Result<u64> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("getrlimit")?;
+    if hard < wanted && setrlimit(Resource::RLIMIT_NOFILE, wanted, wanted).is_ok() {
+        return Ok(wanted);
+    }
     if soft < hard {
         setrlimit(Resource::RLIMIT_NOFILE, hard, hard).context("setrlimit")?;
     }
@@ -820,7 +958,7 @@ fn open_file_soft_limit(pid: u32) -> Option<u64> {
 /// Raises the bench's own open-file limit, and warns when it, or what the server has
 /// left, is too low for `connections` more connections.
 fn prepare_open_files(connections: u64, pid: Option<u32>) -> Result<()> {
-    let nofile = raise_open_file_limit()?;
+    let nofile = raise_open_file_limit(connections + 1_000)?;
     if connections + 100 > nofile {
         println!(
             "warning: this process may open at most {nofile} files; {connections} connections need more"
@@ -833,8 +971,8 @@ fn prepare_open_files(connections: u64, pid: Option<u32>) -> Result<()> {
         if in_use + connections + 100 > limit {
             println!(
                 "warning: the server (pid {pid}) has {in_use} files open and may open at most \
-                 {limit}; {connections} more connections need more (closed streams hold theirs \
-                 for up to two keep-alive intervals)"
+                 {limit}; {connections} more connections need more (start it with a higher \
+                 `ulimit -n`: it raises its soft limit to the hard one)"
             );
         }
     }
@@ -901,7 +1039,10 @@ enum Pace {
 
 struct DeliveryPlan {
     scenario: &'static str,
-    server: ServerArgs,
+    /// The servers' base URLs: subscribers and posts take turns over them.
+    bases: Vec<String>,
+    pids: Vec<u32>,
+    postgres_pid: Option<u32>,
     rooms: u64,
     subscribers: u64,
     messages: u64,
@@ -912,7 +1053,9 @@ struct DeliveryPlan {
 async fn latency(args: LatencyArgs) -> Result<bool> {
     deliver(DeliveryPlan {
         scenario: "latency",
-        server: args.server,
+        bases: vec![args.server.base()?],
+        pids: args.server.pid.into_iter().collect(),
+        postgres_pid: None,
         rooms: 1,
         subscribers: args.subscribers,
         messages: args.messages,
@@ -936,9 +1079,16 @@ async fn fanout(args: FanoutArgs) -> Result<bool> {
         (1.0..=1_000_000.0).contains(&messages),
         "rate × duration must come to 1 to 1,000,000 messages"
     );
+    let bases = args
+        .url
+        .iter()
+        .map(|url| loopback_base(url))
+        .collect::<Result<Vec<_>>>()?;
     deliver(DeliveryPlan {
         scenario: "fanout",
-        server: args.server,
+        bases,
+        pids: args.pid,
+        postgres_pid: args.postgres_pid,
         rooms: args.rooms,
         subscribers: args.subscribers,
         messages: messages as u64,
@@ -1210,8 +1360,9 @@ impl Tally {
 }
 
 async fn deliver(plan: DeliveryPlan) -> Result<bool> {
-    let base = plan.server.base()?;
-    prepare_open_files(plan.subscribers, plan.server.pid)?;
+    let base = plan.bases.first().cloned().context("no --url")?;
+    let server_of = |i: u64| &plan.bases[(i % plan.bases.len() as u64) as usize];
+    prepare_open_files(plan.subscribers, plan.pids.first().copied())?;
     let client = http_client()?;
     let epoch = Instant::now();
     let token = sign_up(&client, &base).await?;
@@ -1233,7 +1384,7 @@ async fn deliver(plan: DeliveryPlan) -> Result<bool> {
         ready.push(ready_rx);
         subscribers.spawn(subscribe(Subscriber {
             client: client.clone(),
-            url: format!("{base}/api/rooms/chat/{}/events", room_name(room)),
+            url: format!("{}/api/rooms/chat/{}/events", server_of(i), room_name(room)),
             room,
             expected: expected_in_room(plan.messages, plan.rooms, room),
             opening: Arc::clone(&opening),
@@ -1263,10 +1414,15 @@ async fn deliver(plan: DeliveryPlan) -> Result<bool> {
         })??;
     let opened_in = opening_started.elapsed();
 
-    let meter = CpuMeter::start(plan.server.pid)?;
+    let meter = CpuMeter::start_servers(&plan.pids, plan.postgres_pid)?;
     let started = Instant::now();
-    let urls: Vec<String> = (0..plan.rooms)
-        .map(|room| format!("{base}/api/rooms/chat/{}/messages", room_name(room)))
+    // Message k goes to room k % rooms on server k % servers: entry j of this list, for
+    // j = k % (rooms × servers), is exactly that.
+    let urls: Vec<String> = (0..plan.rooms * plan.bases.len() as u64)
+        .map(|j| {
+            let room = room_name(j % plan.rooms);
+            format!("{}/api/rooms/chat/{room}/messages", server_of(j))
+        })
         .collect();
     let mut publication = publish(&client, &urls, &token, plan.messages, plan.pace, epoch).await;
     let last_post = Instant::now();
@@ -1318,6 +1474,13 @@ async fn deliver(plan: DeliveryPlan) -> Result<bool> {
         "{}: {} messages {pace}, {} subscriber(s), {rooms}",
         plan.scenario, plan.messages, plan.subscribers
     );
+    if plan.bases.len() > 1 {
+        println!(
+            "{} servers, subscribers and posts taking turns: {}",
+            plan.bases.len(),
+            plan.bases.join(", ")
+        );
+    }
     println!(
         "streams opened (ready received): {} in {:.2} s, {} at a time",
         plan.subscribers,
@@ -2095,6 +2258,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     vm_rss_kib(pid)?;
     prepare_open_files(args.streams, Some(pid))?;
     let client = http_client()?;
+    let sources = source_clients(args.streams, args.source_addresses)?;
     // Sign up first: the argon2 hash of registering must not count as stream memory.
     let token = sign_up(&client, &base).await?;
     let run_tag = random_hex(6)?;
@@ -2106,7 +2270,7 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     let started = Instant::now();
     let opening = futures_util::stream::iter(0..args.streams)
         .map(|i| {
-            let client = client.clone();
+            let client = sources[(i % sources.len() as u64) as usize].1.clone();
             let url = format!("{base}/api/rooms/chat/idle-{}/events", i % IDLE_ROOMS);
             async move { (i % IDLE_ROOMS, open_ready(&client, &url).await) }
         })
@@ -2132,8 +2296,10 @@ async fn idle(args: IdleArgs) -> Result<bool> {
     let fds_after = open_fds(pid)?;
 
     println!(
-        "idle: {} streams requested over {IDLE_ROOMS} rooms chat/idle-<i % {IDLE_ROOMS}>, {} at a time",
-        args.streams, args.concurrency
+        "idle: {} streams requested over {IDLE_ROOMS} rooms chat/idle-<i % {IDLE_ROOMS}>, {} at a time, from {}",
+        args.streams,
+        args.concurrency,
+        describe_sources(&sources)
     );
     println!(
         "streams open (ready received): {open} in {:.2} s; failed to open: {}",
@@ -2215,14 +2381,29 @@ async fn idle(args: IdleArgs) -> Result<bool> {
         println!("  {error}");
     }
     check_cpu.print("during the check");
-    // The readers own the streams and have dropped them: every connection is closed.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The readers own the streams and have dropped them: every connection is closed. How
+    // long until the server has let go of them all (its files back to where they were)?
+    let closed_at = Instant::now();
+    let mut fds_closed = open_fds(pid)?;
+    while fds_closed > fds_before + CLOSED_FDS_SLACK && closed_at.elapsed() < CLOSE_WAIT_BOUND {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fds_closed = open_fds(pid)?;
+    }
+    let released_in = closed_at.elapsed();
     let rss_closed = vm_rss_kib(pid)?;
-    let fds_closed = open_fds(pid)?;
-    println!(
-        "all streams closed by the bench; 2 s later the server has VmRSS {:.1} MiB and {fds_closed} open files",
-        rss_closed as f64 / 1024.0
-    );
+    if fds_closed > fds_before + CLOSED_FDS_SLACK {
+        println!(
+            "all streams closed by the bench; {:.0} s later the server still has {fds_closed} open files (VmRSS {:.1} MiB)",
+            released_in.as_secs_f64(),
+            rss_closed as f64 / 1024.0
+        );
+    } else {
+        println!(
+            "all streams closed by the bench; the server was back to {fds_closed} open files {:.2} s later (VmRSS {:.1} MiB)",
+            released_in.as_secs_f64(),
+            rss_closed as f64 / 1024.0
+        );
+    }
     Ok(open == args.streams && delivered == open && post_errors.is_empty())
 }
 
@@ -2731,12 +2912,23 @@ impl SoakServer {
         extra: &[String],
         log: PathBuf,
     ) -> Result<Self> {
+        Self::start_on(binary, database_url, "127.0.0.1:0", extra, log).await
+    }
+
+    /// On `listen` (`storm` restarts the server on the port it had).
+    async fn start_on(
+        binary: &Path,
+        database_url: &str,
+        listen: &str,
+        extra: &[String],
+        log: PathBuf,
+    ) -> Result<Self> {
         let file =
             std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let mut child = tokio::process::Command::new(binary)
             .arg("--database-url")
             .arg(database_url)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra)
             // With these set, every error captures a backtrace, and the first one symbolized
             // keeps the debug symbols in memory: a step of tens of MiB at the first database

@@ -84,13 +84,13 @@ impl Ephemeral {
 
     /// Sends to this process's streams of the room only.
     pub fn local(&self, namespace: &str, room: &str, kind: EventType, data: String) {
-        self.hub.broadcast(Arc::new(Event {
+        self.hub.broadcast(Event {
             position: Position::START,
             namespace: namespace.to_owned(),
             room: room.to_owned(),
             kind,
             data: data.into(),
-        }));
+        });
     }
 
     /// A notice heard on [`CHANNEL`]: delivered unless it is this process's own.

@@ -7,17 +7,50 @@
 //! and memory stays bounded.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use actix_web::web::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::watch;
 
 use crate::event::{Event, Position, Target};
 
 /// Events a subscriber may have queued before it is moved to catching up from the log.
 pub const QUEUE_CAPACITY: usize = 256;
 
-type Subscribers = HashMap<u64, mpsc::Sender<Arc<Event>>>;
+type Subscribers = HashMap<u64, mpsc::Sender<Arc<Dispatched>>>;
+
+/// An event as the hub hands it to every subscriber it reaches: one copy, and the bytes
+/// of its frame, written out by the first stream that sends it and shared by the rest
+/// (10,000 subscribers of a room would otherwise format the same frame 10,000 times).
+pub struct Dispatched {
+    event: Event,
+    frame: OnceLock<Bytes>,
+}
+
+impl Dispatched {
+    fn new(event: Event) -> Self {
+        Self {
+            event,
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// The event's frame: `encode`d by the first caller, the same bytes for every other.
+    pub fn frame(&self, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
+        self.frame.get_or_init(|| encode(&self.event)).clone()
+    }
+}
+
+impl Deref for Dispatched {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
 
 #[derive(Default)]
 struct Routes {
@@ -32,7 +65,22 @@ struct Routes {
 pub struct Hub {
     routes: Mutex<Routes>,
     closed: AtomicBool,
+    head_reads: Mutex<HeadReads>,
 }
+
+/// Reads of the log's committed head that streams opening together share (see
+/// [`Hub::committed_head`]).
+#[derive(Default)]
+struct HeadReads {
+    /// Reads started so far: read `n` is the `n`-th.
+    started: u64,
+    /// The newest read, and where its result appears once it has one.
+    newest: Option<(u64, watch::Receiver<Option<Position>>)>,
+}
+
+/// A stream's claim on a committed-head read that starts after its registration.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadTicket(u64);
 
 /// A registration with the hub. Events after `start` arrive on `events`; those up to
 /// `start` are in the log. Dropping it unregisters.
@@ -41,7 +89,7 @@ pub struct Subscription {
     id: u64,
     target: Target,
     pub start: Position,
-    pub events: mpsc::Receiver<Arc<Event>>,
+    pub events: mpsc::Receiver<Arc<Dispatched>>,
 }
 
 impl Drop for Subscription {
@@ -80,7 +128,62 @@ impl Hub {
                 ..Routes::default()
             }),
             closed: AtomicBool::new(false),
+            head_reads: Mutex::default(),
         })
+    }
+
+    fn head_reads(&self) -> MutexGuard<'_, HeadReads> {
+        self.head_reads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Taken right after registering: any head read started from now on began after the
+    /// registration.
+    pub fn head_ticket(&self) -> HeadTicket {
+        HeadTicket(self.head_reads().started)
+    }
+
+    /// The log's committed head, read after the registration `ticket` was taken at: by
+    /// `read` itself, or by a read another stream started after that moment and that is
+    /// still running or done (it is as good as one of our own: it began after our
+    /// registration). When thousands of streams open or resume at once, they share a few
+    /// reads instead of each taking a database round trip. If the shared read fails, or
+    /// the stream running it goes away first, the caller reads for itself.
+    pub async fn committed_head<E, F, Fut>(
+        &self,
+        ticket: HeadTicket,
+        read: F,
+    ) -> Result<Position, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Position, E>>,
+    {
+        let joined = match &self.head_reads().newest {
+            Some((number, result)) if *number >= ticket.0 => Some(result.clone()),
+            _ => None,
+        };
+        if let Some(mut result) = joined {
+            loop {
+                if let Some(head) = *result.borrow_and_update() {
+                    return Ok(head);
+                }
+                if result.changed().await.is_err() {
+                    break;
+                }
+            }
+            return read().await;
+        }
+        let (publish, result) = watch::channel(None);
+        {
+            let mut reads = self.head_reads();
+            let number = reads.started;
+            reads.started += 1;
+            reads.newest = Some((number, result));
+        }
+        let head = read().await?;
+        publish.send_replace(Some(head));
+        Ok(head)
     }
 
     fn routes(&self) -> MutexGuard<'_, Routes> {
@@ -131,7 +234,7 @@ impl Hub {
                 continue;
             }
             routes.head = event.position;
-            let event = Arc::new(event);
+            let event = Arc::new(Dispatched::new(event));
             let room_key = (event.namespace.clone(), event.room.clone());
             if let Some(subscribers) = routes.rooms.get_mut(&room_key) {
                 offer(subscribers, &event);
@@ -151,7 +254,8 @@ impl Hub {
     /// Hands an ephemeral event (see `ephemeral`) to the room's subscribers. It has no
     /// position and does not move `head`; a subscriber whose queue is full misses it
     /// rather than being sent to catch up, since the log cannot give it back.
-    pub fn broadcast(&self, event: Arc<Event>) {
+    pub fn broadcast(&self, event: Event) {
+        let event = Arc::new(Dispatched::new(event));
         let mut routes = self.routes();
         let room_key = (event.namespace.clone(), event.room.clone());
         if let Some(subscribers) = routes.rooms.get_mut(&room_key) {
@@ -193,7 +297,7 @@ impl Hub {
 
 /// Queues `event` for each subscriber without waiting. A full queue drops the subscriber
 /// from the hub (it will catch up from the log); a closed one (client gone) just leaves.
-fn offer(subscribers: &mut Subscribers, event: &Arc<Event>) {
+fn offer(subscribers: &mut Subscribers, event: &Arc<Dispatched>) {
     subscribers.retain(|_, sender| match sender.try_send(Arc::clone(event)) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => false,
@@ -243,6 +347,63 @@ mod tests {
         assert_eq!(all.events.try_recv().map(|e| e.position.id).ok(), Some(1));
         assert!(all.events.try_recv().is_err());
         assert_eq!(hub.head(), Position { xid: 1, id: 2 });
+    }
+
+    #[test]
+    fn every_subscriber_of_an_event_shares_one_encoding_of_its_frame() {
+        let hub = Hub::new(Position::START);
+        let mut first = hub.subscribe(room("chat", "general")).expect("open");
+        let mut second = hub.subscribe(room("chat", "general")).expect("open");
+        hub.dispatch(vec![event(1, "chat", "general")]);
+        let (a, b) = (
+            first.events.try_recv().expect("queued"),
+            second.events.try_recv().expect("queued"),
+        );
+        let mut encoded = 0;
+        let mut encode = |event: &Event| {
+            encoded += 1;
+            Bytes::from(event.position.to_string())
+        };
+        let (x, y) = (a.frame(&mut encode), b.frame(&mut encode));
+        assert_eq!((x.as_ref(), encoded), (&b"1-1"[..], 1));
+        assert_eq!(x.as_ptr(), y.as_ptr(), "the same bytes, not a copy");
+    }
+
+    #[tokio::test]
+    async fn a_head_read_is_shared_only_by_streams_registered_before_it_began() {
+        let hub = Hub::new(Position::START);
+        let (first_ticket, early_ticket) = (hub.head_ticket(), hub.head_ticket());
+        let (began, has_begun) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let hub = Arc::clone(&hub);
+            async move {
+                hub.committed_head(first_ticket, || async move {
+                    let _ = began.send(());
+                    let _ = released.await;
+                    Ok::<_, ()>(Position { xid: 1, id: 5 })
+                })
+                .await
+            }
+        });
+        has_begun.await.expect("the first read began");
+        // Registered before that read began: it waits for that read instead of its own.
+        let mut early = Box::pin(hub.committed_head(early_ticket, || async {
+            Ok::<_, ()>(Position { xid: 9, id: 9 })
+        }));
+        assert!(futures_util::poll!(&mut early).is_pending());
+        // Registered after it began: that read may predate a commit this stream must
+        // cover, so it reads for itself, even while the first is still running.
+        let late_ticket = hub.head_ticket();
+        let late = hub
+            .committed_head(late_ticket, || async {
+                Ok::<_, ()>(Position { xid: 2, id: 7 })
+            })
+            .await;
+        assert_eq!(late, Ok(Position { xid: 2, id: 7 }));
+        let _ = release.send(());
+        assert_eq!(first.await.expect("first"), Ok(Position { xid: 1, id: 5 }));
+        assert_eq!(early.await, Ok(Position { xid: 1, id: 5 }));
     }
 
     #[test]

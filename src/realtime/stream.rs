@@ -2,6 +2,11 @@
 //! events from the hub; catch up from the log again whenever the hub drops it for being
 //! slow. The seam is exact: the hub hands out events after the position at which the
 //! stream registered, and the log supplies everything up to it.
+//!
+//! Reading the log is the work of a task of the stream's own (`CatchUp`), which ends once
+//! caught up. Live, the response body (`Body`) takes each event from the hub's queue
+//! itself: an idle stream is its connection, its body and its hub registration, and an
+//! event reaches the socket with no task of the stream's own to wake in between.
 
 use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
@@ -28,8 +33,8 @@ use crate::stream_limits::StreamSlot;
 
 /// Most events in one replay page (a page is also bounded in bytes, see `ReplayBudget`).
 const REPLAY_BATCH: i64 = 500;
-/// Live frames and replay pages waiting for the socket; small, so a slow client slows its
-/// own stream only. They travel boxed: a tokio channel allocates its slots 32 at a time as
+/// A catch-up's frames and replay pages waiting for the socket; small, so a slow client
+/// slows its own stream only. (Live events wait in the hub's queue, see `Body`.) They travel boxed: a tokio channel allocates its slots 32 at a time as
 /// soon as it is created, and 32 unboxed frames would be 3 KiB for every open stream,
 /// idle or not.
 const OUTGOING_CAPACITY: usize = 32;
@@ -123,6 +128,8 @@ struct Page {
 enum Outgoing {
     Frame(Frame),
     Page(Arc<PageSlot>),
+    /// The catch-up is over: the body takes the subscription and follows the hub itself.
+    Live(Live),
 }
 
 /// One event as the client receives it: `id`, `event` and `data` fields, and a blank line.
@@ -136,6 +143,14 @@ struct Frame {
 }
 
 impl Frame {
+    fn of(event: &Event) -> Self {
+        Self {
+            id: (!event.kind.is_ephemeral()).then_some(event.position),
+            event: event.kind.as_str(),
+            data: event.data.clone(),
+        }
+    }
+
     /// The frame's bytes; the `retry:` hint, if given, goes in as one more field of it.
     fn encode(&self, retry: Option<Duration>) -> Bytes {
         let mut out = String::with_capacity(self.data.len() + 64);
@@ -179,8 +194,8 @@ pub struct StreamRequest {
     pub presence: Option<Attendance>,
 }
 
-/// Registers the stream with the hub and fixes where it starts, then starts its task and
-/// returns the response that carries it. In that order: once a client has the headers,
+/// Registers the stream with the hub and fixes where it starts, then starts its catch-up
+/// and returns the response that carries it. In that order: once a client has the headers,
 /// every change made after that reaches it (Mercure and Centrifugo do the same), so
 /// `onopen` or a 200 is enough to know a write will be seen; `ready` is not needed for it.
 pub async fn open(
@@ -191,35 +206,27 @@ pub async fn open(
     replay: ReplayBudget,
 ) -> Result<impl actix_web::Responder + use<>, ApiError> {
     let start = Start::connect(&hub, &db, &request.target).await?;
-    let (outgoing, frames) = mpsc::channel::<Box<Outgoing>>(OUTGOING_CAPACITY);
-    actix_web::rt::spawn(async move {
-        let _open = OpenStream::new();
-        let _slot = request.slot;
-        let mut stream = Stream {
-            hub,
-            db,
-            types: request.types,
-            outgoing,
-            replay,
-            presence: request.presence,
-        };
-        if let Err(error) = stream.run(request.target, request.resume_from, start).await {
-            match error {
-                End::ClientGone | End::Shutdown => {}
-                End::Stalled => tracing::debug!("closed: a stream whose client took no replay"),
-                End::Failed(error) => tracing::warn!(error = %error, "event stream failed"),
-            }
-        }
+    let stream = Arc::new(Stream {
+        hub,
+        db,
+        target: request.target,
+        types: request.types,
+        replay,
+        presence: request.presence,
     });
+    let frames = CatchUp::spawn(Arc::clone(&stream), request.resume_from, Some(start));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(ContentEncoding::Identity)
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
         .body(Body {
-            frames: to_socket(frames),
+            source: Source::CatchingUp(frames),
+            stream,
             retry: Some(retry_with_jitter()),
             keep_alive: KeepAlive::new(keep_alive),
             rest: Bytes::new(),
+            _open: OpenStream::new(),
+            _slot: request.slot,
         }))
 }
 
@@ -239,10 +246,58 @@ impl Start {
         // `ready` covers every change committed before it; the hub's copies of those are
         // skipped by position. A change made after this reads the log has a greater
         // position (a later transaction id) and reaches the hub after the registration.
-        let committed = db.run(|conn| Ok(event_log::head(conn)?)).await?;
+        // Any read that starts after the registration will do: streams opening together
+        // share one.
+        let ticket = hub.head_ticket();
+        let committed = hub
+            .committed_head(ticket, || db.run(|conn| Ok(event_log::head(conn)?)))
+            .await?;
         let upto = committed.max(subscription.start);
         Ok(Self { subscription, upto })
     }
+}
+
+/// What a stream follows and how it may read the log: shared by its response body and
+/// by the catch-up task it starts whenever it has to read the log.
+struct Stream {
+    hub: Arc<Hub>,
+    db: Db,
+    target: Target,
+    types: Option<HashSet<EventType>>,
+    replay: ReplayBudget,
+    presence: Option<Attendance>,
+}
+
+impl Stream {
+    /// Whether the client asked for events of this type (and, in a large room, whether
+    /// joins and leaves are replaced by counts).
+    fn wants(&self, kind: EventType) -> bool {
+        self.types
+            .as_ref()
+            .is_none_or(|types| types.contains(&kind))
+            && !self
+                .presence
+                .as_ref()
+                .is_some_and(|presence| presence.hides(kind))
+    }
+}
+
+/// A stream following the hub: every event after `last` that arrives on `subscription`.
+struct Live {
+    subscription: Subscription,
+    /// Every event of the stream up to here has been sent (or skipped).
+    last: Position,
+}
+
+/// Where the body takes its next frame from.
+enum Source {
+    /// A catch-up task reading the log (a replay after `Last-Event-ID`, or a subscriber
+    /// the hub let go for being slow): its frames, then the hand-over to live.
+    CatchingUp(ToSocket),
+    /// Live: straight from the hub's queue, with no task in between. An idle stream is
+    /// then its connection, this body and its hub subscription, and nothing else: no task
+    /// of its own, no second queue, no wake-up of a task per event.
+    Live(Live),
 }
 
 /// The response body: the stream's frames, the first one carrying the `retry:` hint as a
@@ -251,15 +306,75 @@ impl Start {
 /// followed by one: parsers that follow the standard ignore those, but popular ones turn
 /// them into messages with empty data, which an application that parses every message's
 /// JSON fails on.
-struct Body<S> {
-    frames: S,
+///
+/// It holds the stream's place in the open-stream counts: actix drops it when the client
+/// goes (or the response ends), and the place with it.
+struct Body {
+    source: Source,
+    stream: Arc<Stream>,
     /// Taken by the first frame.
     retry: Option<Duration>,
     keep_alive: KeepAlive,
     rest: Bytes,
+    _open: OpenStream,
+    _slot: StreamSlot,
 }
 
-impl<S: futures_util::Stream<Item = Frame> + Unpin> MessageBody for Body<S> {
+impl Body {
+    /// The next frame's bytes; `None` ends the response.
+    fn next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        loop {
+            match &mut self.source {
+                Source::CatchingUp(frames) => match frames.poll_next(cx) {
+                    Poll::Ready(Some(Next::Frame(frame))) => {
+                        return Poll::Ready(Some(frame.encode(self.retry.take())));
+                    }
+                    Poll::Ready(Some(Next::Live(live))) => self.source = Source::Live(live),
+                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Pending => return Poll::Pending,
+                },
+                Source::Live(live) => match live.subscription.events.poll_recv(cx) {
+                    Poll::Ready(Some(event)) => {
+                        // Ephemeral events are not in the log: sent as they come, without a
+                        // position, and they never move the stream's.
+                        if !event.kind.is_ephemeral() {
+                            if event.position <= live.last {
+                                continue;
+                            }
+                            live.last = event.position;
+                        }
+                        if !self.stream.wants(event.kind) {
+                            continue;
+                        }
+                        METRICS.events_delivered.inc();
+                        let bytes = match self.retry.take() {
+                            Some(retry) => Frame::of(&event).encode(Some(retry)),
+                            None => event.frame(|event| Frame::of(event).encode(None)),
+                        };
+                        return Poll::Ready(Some(bytes));
+                    }
+                    // Dropped by the hub: shutting down, or too slow. Catch up from the log.
+                    Poll::Ready(None) => {
+                        if self.stream.hub.is_closed() {
+                            return Poll::Ready(None);
+                        }
+                        METRICS.catch_ups.inc();
+                        tracing::debug!(target = ?self.stream.target, "slow subscriber: catching up from the log");
+                        let from = live.last;
+                        self.source = Source::CatchingUp(CatchUp::spawn(
+                            Arc::clone(&self.stream),
+                            Some(from),
+                            None,
+                        ));
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}
+
+impl MessageBody for Body {
     type Error = std::convert::Infallible;
 
     fn size(&self) -> BodySize {
@@ -273,9 +388,9 @@ impl<S: futures_util::Stream<Item = Frame> + Unpin> MessageBody for Body<S> {
         let this = self.get_mut();
         // Never an empty piece: it would end a chunked body early.
         if this.rest.is_empty() {
-            match Pin::new(&mut this.frames).poll_next(cx) {
+            match this.next_frame(cx) {
                 Poll::Ready(Some(frame)) => {
-                    this.rest = frame.encode(this.retry.take());
+                    this.rest = frame;
                     this.keep_alive.sent();
                 }
                 Poll::Ready(None) => return Poll::Ready(None),
@@ -330,24 +445,33 @@ impl KeepAlive {
         }
     }
 }
+/// What a catch-up task hands the body next.
+enum Next {
+    Frame(Frame),
+    /// Caught up: the body follows the hub from here.
+    Live(Live),
+}
 
-/// The frames for the response body, in order. actix polls the body for more only when
-/// its write buffer is nearly empty (under 4 KiB, see `startup`), and `Pieces` asks for
-/// the next frame only when it has handed over all of the last: so the next frame is
-/// taken from here only when the socket has taken the frames before. A replay page is
-/// dropped, and its bytes go back to the budget, once the socket has taken its last frame.
-fn to_socket(
-    mut outgoing: mpsc::Receiver<Box<Outgoing>>,
-) -> impl futures_util::Stream<Item = Frame> + Unpin {
-    let mut page: Option<Arc<PageSlot>> = None;
-    futures_util::stream::poll_fn(move |cx| {
+/// The frames of a catch-up task on their way to the socket, in order. actix polls the
+/// body for more only when its write buffer is nearly empty (under 4 KiB, see `startup`),
+/// and the body asks for the next frame only when it has handed over all of the last: so
+/// the next frame is taken from here only when the socket has taken the frames before. A
+/// replay page is dropped, and its bytes go back to the budget, once the socket has taken
+/// its last frame.
+struct ToSocket {
+    outgoing: mpsc::Receiver<Box<Outgoing>>,
+    page: Option<Arc<PageSlot>>,
+}
+
+impl ToSocket {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Next>> {
         loop {
-            if let Some(slot) = &page {
+            if let Some(slot) = &self.page {
                 let mut current = lock(slot);
                 match current.as_mut() {
                     Some(taking) => {
                         if let Some(frame) = taking.frames.pop_front() {
-                            return Poll::Ready(Some(frame));
+                            return Poll::Ready(Some(Next::Frame(frame)));
                         }
                         // All taken: the page goes, and the stream may read the next.
                         *current = None;
@@ -357,18 +481,19 @@ fn to_socket(
                     None => return Poll::Ready(None),
                 }
                 drop(current);
-                page = None;
+                self.page = None;
             }
-            match outgoing.poll_recv(cx) {
+            match self.outgoing.poll_recv(cx) {
                 Poll::Ready(Some(item)) => match *item {
-                    Outgoing::Frame(frame) => return Poll::Ready(Some(frame)),
-                    Outgoing::Page(slot) => page = Some(slot),
+                    Outgoing::Frame(frame) => return Poll::Ready(Some(Next::Frame(frame))),
+                    Outgoing::Page(slot) => self.page = Some(slot),
+                    Outgoing::Live(live) => return Poll::Ready(Some(Next::Live(live))),
                 },
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }
         }
-    })
+    }
 }
 
 fn retry_with_jitter() -> Duration {
@@ -379,7 +504,6 @@ fn retry_with_jitter() -> Duration {
     };
     RETRY_BASE + Duration::from_millis(jitter)
 }
-
 enum End {
     ClientGone,
     /// The client did not take a replay page within the stall timeout.
@@ -394,96 +518,90 @@ impl From<ApiError> for End {
     }
 }
 
-struct Stream {
-    hub: Arc<Hub>,
-    db: Db,
-    types: Option<HashSet<EventType>>,
+/// Reads from the log what the client has not seen, then hands the stream back to its
+/// body, live. Runs once when the stream opens (the replay after `Last-Event-ID`, or
+/// nothing, then `ready`) and again each time the hub lets the stream go for being slow.
+struct CatchUp {
+    stream: Arc<Stream>,
     outgoing: mpsc::Sender<Box<Outgoing>>,
-    replay: ReplayBudget,
-    presence: Option<Attendance>,
 }
 
-impl Stream {
-    async fn run(
-        &mut self,
-        target: Target,
-        resume_from: Option<Position>,
-        start: Start,
-    ) -> Result<(), End> {
-        let mut sent_ready = false;
-        // `last`: every event of the stream up to here has been sent (or skipped).
-        let mut last = resume_from;
-        let mut start = Some(start);
-        loop {
-            // The first registration was made before the response (see `open`); after
-            // that, the hub's own position is enough: `ready` has been sent.
-            let (mut subscription, upto) = match start.take() {
-                Some(Start { subscription, upto }) => (subscription, upto),
-                None => {
-                    let subscription = self.hub.subscribe(target.clone()).ok_or(End::Shutdown)?;
-                    let upto = subscription.start;
-                    (subscription, upto)
-                }
-            };
-            match last {
-                Some(from) if from < upto => last = Some(self.replay(&target, from, upto).await?),
-                // A position beyond anything this database has committed was not handed
-                // out by it (say, the data directory was recreated): the client's state
-                // is from elsewhere, and waiting for the log to pass it would skip events.
-                Some(from) if !sent_ready && from > upto => {
-                    self.send_marker(Marker::Reset, upto).await?;
-                    last = Some(upto);
-                }
-                Some(_) => {}
-                // Without a position the stream starts now: nothing is replayed.
-                None => last = Some(upto),
-            }
-            if !sent_ready {
-                self.send_ready(last.unwrap_or(upto).max(upto)).await?;
-                sent_ready = true;
-            }
-            // Live: the hub hands over events after `start`, in order.
-            loop {
-                tokio::select! {
-                    event = subscription.events.recv() => match event {
-                        // Not in the log: sent as it comes, without a position.
-                        Some(event) if event.kind.is_ephemeral() => self.send_event(&event).await?,
-                        Some(event) => {
-                            if last.is_none_or(|last| event.position > last) {
-                                self.send_event(&event).await?;
-                                last = Some(event.position);
-                            }
-                        }
-                        // Dropped by the hub: shutting down, or too slow. Catch up.
-                        None => break,
-                    },
-                    () = self.outgoing.closed() => return Err(End::ClientGone),
+impl CatchUp {
+    /// Starts catching up after `from` (`None`: from now), from the registration made
+    /// before the response when `start` is given (the first catch-up, which ends with
+    /// `ready`), or from a new one. Returns what the body reads its frames from.
+    fn spawn(stream: Arc<Stream>, from: Option<Position>, start: Option<Start>) -> ToSocket {
+        let (outgoing, frames) = mpsc::channel::<Box<Outgoing>>(OUTGOING_CAPACITY);
+        actix_web::rt::spawn(async move {
+            let catch_up = Self { stream, outgoing };
+            if let Err(error) = catch_up.run(from, start).await {
+                match error {
+                    End::ClientGone | End::Shutdown => {}
+                    End::Stalled => {
+                        tracing::debug!("closed: a stream whose client took no replay");
+                    }
+                    End::Failed(error) => tracing::warn!(error = %error, "event stream failed"),
                 }
             }
-            if self.hub.is_closed() {
-                return Err(End::Shutdown);
-            }
-            METRICS.catch_ups.inc();
-            tracing::debug!(?target, "slow subscriber: catching up from the log");
+        });
+        ToSocket {
+            outgoing: frames,
+            page: None,
         }
+    }
+
+    async fn run(&self, from: Option<Position>, start: Option<Start>) -> Result<(), End> {
+        let first = start.is_some();
+        let (subscription, upto) = match start {
+            Some(Start { subscription, upto }) => (subscription, upto),
+            // After the first, the hub's own position is enough: `ready` has been sent.
+            None => {
+                let stream = &self.stream;
+                let subscription = stream
+                    .hub
+                    .subscribe(stream.target.clone())
+                    .ok_or(End::Shutdown)?;
+                let upto = subscription.start;
+                (subscription, upto)
+            }
+        };
+        let last = match from {
+            Some(from) if from < upto => self.replay(from, upto).await?,
+            // A position beyond anything this database has committed was not handed out
+            // by it (say, the data directory was recreated): the client's state is from
+            // elsewhere, and waiting for the log to pass it would skip events.
+            Some(from) if first && from > upto => {
+                self.send_marker(Marker::Reset, upto).await?;
+                upto
+            }
+            Some(from) => from,
+            // Without a position the stream starts now: nothing is replayed.
+            None => upto,
+        };
+        if first {
+            self.send_ready(last.max(upto)).await?;
+        }
+        // Live: the hub hands over events after `start`, in order; the body skips those
+        // up to `last`.
+        self.outgoing
+            .send(Box::new(Outgoing::Live(Live { subscription, last })))
+            .await
+            .map_err(|_| End::ClientGone)
     }
 
     /// Sends the stream's events in `(from, upto]` from the log. If retention deleted any
     /// of them, sends `reset` instead of silently skipping. Returns the position reached.
-    async fn replay(
-        &mut self,
-        target: &Target,
-        from: Position,
-        upto: Position,
-    ) -> Result<Position, End> {
+    async fn replay(&self, from: Position, upto: Position) -> Result<Position, End> {
+        let stream = &self.stream;
+        let target = &stream.target;
         if from < self.floor().await? {
             self.send_marker(Marker::Reset, upto).await?;
             return Ok(upto);
         }
         let mut after = from;
         loop {
-            let (target_for_query, page_bytes) = (target.clone(), self.replay.page_bytes);
-            let page = self
+            let (target_for_query, page_bytes) = (target.clone(), stream.replay.page_bytes);
+            let page = stream
                 .db
                 .run(move |conn| {
                     Ok(event_log::replay_page(
@@ -498,11 +616,11 @@ impl Stream {
                 .await?;
             let Some(page) = page else { break };
             let reserved = tokio::select! {
-                reserved = self.replay.reserve(page.bytes) => reserved?,
+                reserved = stream.replay.reserve(page.bytes) => reserved?,
                 () = self.outgoing.closed() => return Err(End::ClientGone),
             };
             let (target_for_query, end) = (target.clone(), page.end);
-            let events = self
+            let events = stream
                 .db
                 .run(move |conn| {
                     Ok(event_log::replay(
@@ -534,35 +652,16 @@ impl Stream {
     }
 
     async fn floor(&self) -> Result<Position, End> {
-        Ok(self.db.run(|conn| Ok(event_log::floor(conn)?)).await?)
+        Ok(self
+            .stream
+            .db
+            .run(|conn| Ok(event_log::floor(conn)?))
+            .await?)
     }
 
     /// The event's frame, or `None` if the client did not ask for its type.
     fn frame(&self, event: &Event) -> Option<Frame> {
-        if self
-            .types
-            .as_ref()
-            .is_some_and(|types| !types.contains(&event.kind))
-            || self
-                .presence
-                .as_ref()
-                .is_some_and(|presence| presence.hides(event.kind))
-        {
-            return None;
-        }
-        Some(Frame {
-            id: (!event.kind.is_ephemeral()).then_some(event.position),
-            event: event.kind.as_str(),
-            data: event.data.clone(),
-        })
-    }
-
-    async fn send_event(&self, event: &Event) -> Result<(), End> {
-        if let Some(frame) = self.frame(event) {
-            self.send(frame).await?;
-            METRICS.events_delivered.inc();
-        }
-        Ok(())
+        self.stream.wants(event.kind).then(|| Frame::of(event))
     }
 
     /// Hands a replay page to the socket and waits until the socket has taken all of it, for
@@ -578,7 +677,7 @@ impl Stream {
             _reserved: reserved,
             _taken: taken,
         })));
-        let deadline = tokio::time::Instant::now() + self.replay.stall_timeout;
+        let deadline = tokio::time::Instant::now() + self.stream.replay.stall_timeout;
         let page = Box::new(Outgoing::Page(Arc::clone(&slot)));
         match tokio::time::timeout_at(deadline, self.outgoing.send(page)).await {
             Ok(Ok(())) => {}
@@ -619,7 +718,7 @@ impl Stream {
     /// `ready`; on a room's stream with the room's presence exactly at `position` (and, in
     /// a large room, the counts right after it).
     async fn send_ready(&self, position: Position) -> Result<(), End> {
-        let Some(attendance) = &self.presence else {
+        let Some(attendance) = &self.stream.presence else {
             return self.send_marker(Marker::Ready, position).await;
         };
         let (snapshot, count) = attendance.snapshot(position).await?;
@@ -666,7 +765,6 @@ impl Stream {
             .map_err(|_| End::ClientGone)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -664,6 +664,53 @@ async fn a_process_sees_exactly_the_other_processes_listening_on_its_database() 
     }
 }
 
+#[tokio::test]
+async fn streams_of_one_room_with_different_type_filters_each_get_their_own_events() {
+    // Live events are written out once and the bytes shared by every stream they reach:
+    // each stream must still get exactly its own selection, each frame whole.
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    let path = "/api/rooms/notes/shared/events";
+    let (mut everything, _) = SseClient::connect_ready(&app, path, None).await;
+    let (mut updates, _) =
+        SseClient::connect_ready(&app, &format!("{path}?types=note.updated"), None).await;
+    let (mut comments, _) =
+        SseClient::connect_ready(&app, &format!("{path}?types=message.created"), None).await;
+    alice.create_note("shared", "One", "").await;
+    alice
+        .send_json(
+            Method::PUT,
+            "/api/notes/shared",
+            &json!({"title": "Two", "body": ""}),
+        )
+        .await;
+    alice.posted("notes/shared", "first comment").await;
+
+    let all = everything.take(3).await;
+    let kinds: Vec<&str> = all.iter().map(|event| event.event.as_str()).collect();
+    assert_eq!(kinds, ["note.created", "note.updated", "message.created"]);
+    let update = updates.expect_event().await;
+    assert_eq!(update.json()["title"], "Two");
+    assert_eq!(update, all[1], "the same frame, field for field");
+    let comment = comments.expect_event().await;
+    assert_eq!(comment, all[2]);
+    // Nothing else was queued for the filtered streams: the next thing each gets is the
+    // next event of its own type.
+    alice.posted("notes/shared", "second comment").await;
+    assert_eq!(
+        message_texts(&[comments.expect_event().await]),
+        ["second comment"]
+    );
+    alice
+        .send_json(
+            Method::PUT,
+            "/api/notes/shared",
+            &json!({"title": "Three", "body": ""}),
+        )
+        .await;
+    assert_eq!(updates.expect_event().await.json()["title"], "Three");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_subscriber_that_stops_reading_later_gets_everything_in_order() {
     // Enough data (~6 MB) to fill socket buffers, so the hub must let the slow one go.
