@@ -239,6 +239,10 @@ pub struct PresenceMember {
 pub struct PresenceSnapshot {
     /// Sorted by user. Empty when `large`.
     pub members: Vec<PresenceMember>,
+    /// How many members the room has exactly at this position: the length of `members`
+    /// when not `large`, and a large room's count until its first `presence.count`.
+    #[schema(example = 2)]
+    pub members_count: u64,
     /// Anonymous streams of the room (refreshed within about a second).
     #[schema(example = 3)]
     pub anonymous: u64,

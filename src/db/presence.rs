@@ -262,8 +262,9 @@ pub struct Here {
 /// every event up to it, and the interval rows written with them, are visible): the
 /// intervals that began at or before `at` and had not ended by it. Session and anonymous
 /// counts are the current ones (other processes' as they last wrote them, `here`'s
-/// anonymous streams exactly). Above `large` members the list is left out. One statement;
-/// also returns the room's current counts, which a large room's streams get next.
+/// anonymous streams exactly). Above `large` members the list is left out but still
+/// counted at `at` (`members_count`). One statement; also returns the room's current
+/// counts, which a large room's streams get next.
 pub fn snapshot(
     conn: &mut PgConnection,
     namespace: &str,
@@ -277,6 +278,8 @@ pub fn snapshot(
         #[diesel(sql_type = BigInt)]
         total: i64,
         #[diesel(sql_type = BigInt)]
+        at_position: i64,
+        #[diesel(sql_type = BigInt)]
         anonymous: i64,
         #[diesel(sql_type = Nullable<Text>)]
         username: Option<String>,
@@ -289,10 +292,15 @@ pub fn snapshot(
         "WITH counts AS ( \
             SELECT coalesce((SELECT members FROM rooms \
                              WHERE namespace = $1 AND room = $2), 0)::bigint AS total, \
+                   (SELECT count(*) FROM presence_intervals i \
+                    WHERE i.namespace = $1 AND i.room = $2 \
+                      AND (i.joined_xid, i.joined_id) <= ($3, $4) \
+                      AND (i.left_xid IS NULL OR (i.left_xid, i.left_id) > ($3, $4))) \
+                       AS at_position, \
                    $6 + coalesce((SELECT sum(streams) FROM presence_anonymous \
                                   WHERE namespace = $1 AND room = $2 AND server_id <> $5), 0)::bigint \
                        AS anonymous) \
-         SELECT counts.total, counts.anonymous, m.username, m.since, m.sessions \
+         SELECT counts.total, counts.at_position, counts.anonymous, m.username, m.since, m.sessions \
          FROM counts LEFT JOIN LATERAL ( \
             SELECT i.username, i.since, \
                    greatest(1, coalesce((SELECT sum(s.sessions) FROM presence_sessions s \
@@ -312,9 +320,10 @@ pub fn snapshot(
     .bind::<BigInt, _>(i64::from(here.anonymous))
     .bind::<BigInt, _>(i64::from(large))
     .load::<Row>(conn)?;
-    let (total, anonymous) = rows.first().map_or((0, 0), |row| {
+    let (total, at_position, anonymous) = rows.first().map_or((0, 0, 0), |row| {
         (
             u64::try_from(row.total).unwrap_or(0),
+            u64::try_from(row.at_position).unwrap_or(0),
             u64::try_from(row.anonymous).unwrap_or(0),
         )
     });
@@ -331,6 +340,7 @@ pub fn snapshot(
     Ok((
         PresenceSnapshot {
             members,
+            members_count: at_position,
             anonymous,
             large: total > u64::from(large),
         },

@@ -226,6 +226,71 @@ fn someone_waits_for_a_lock(database_url: &str) -> bool {
         > 0
 }
 
+/// Reads take `Stream-Position` from the reader's head in memory, read before their one
+/// query: they ask PostgreSQL nothing about the event log, so they answer while its
+/// retention floor is locked (as an `ALTER TABLE` or `VACUUM FULL` of it would lock it),
+/// where asking for the log's head and floor would wait.
+#[tokio::test]
+async fn reads_answer_without_asking_the_event_log_for_its_head() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+    alice.create_note("kept", "Kept", "").await;
+    let message = alice.posted("chat/general", "hello").await;
+    let id = message["id"].as_i64().expect("id");
+
+    let (locked, has_locked) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let database_url = app.database_url.clone();
+    let holder = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&database_url).expect("connect");
+        conn.transaction(|conn| {
+            diesel::sql_query("LOCK TABLE event_log_floor IN ACCESS EXCLUSIVE MODE")
+                .execute(conn)?;
+            let _ = locked.send(());
+            released.recv().expect("release");
+            Ok::<_, diesel::result::Error>(())
+        })
+    });
+    has_locked.await.expect("the floor is locked");
+
+    let mut answered = Vec::new();
+    let message_path = format!("/api/messages/{id}");
+    for path in ["/api/notes", "/api/notes/kept", message_path.as_str()] {
+        let read = app.get(path);
+        tokio::pin!(read);
+        // Until the read is answered or (were it to ask for the floor) waits for the lock.
+        let response = loop {
+            tokio::select! {
+                response = &mut read => break Some(response),
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                    let database_url = app.database_url.clone();
+                    let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
+                        .await
+                        .expect("lock check");
+                    if waits {
+                        break None;
+                    }
+                }
+            }
+        };
+        let Some(response) = response else {
+            release.send(()).expect("release the floor");
+            panic!("a read waited for the event log's floor: {answered:?}");
+        };
+        answered.push((
+            path,
+            response.status(),
+            response.headers().contains_key("stream-position"),
+        ));
+    }
+    release.send(()).expect("release the floor");
+    holder.await.expect("holder").expect("lock");
+    for (path, status, has_position) in answered {
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(has_position, "{path} has a Stream-Position");
+    }
+}
+
 /// A comment posted while its note is being deleted waits for the deletion, then finds no
 /// note: it is refused rather than left behind on a note that no longer exists.
 #[tokio::test]

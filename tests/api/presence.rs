@@ -79,10 +79,15 @@ fn left(user: &str) -> (String, String) {
     ("presence.left".to_owned(), user.to_owned())
 }
 
+/// The users a snapshot lists, checking that its count is theirs (it is, when not large).
 fn members(snapshot: &Value) -> BTreeSet<String> {
-    snapshot["members"]
-        .as_array()
-        .expect("members")
+    let listed = snapshot["members"].as_array().expect("members");
+    assert_eq!(
+        snapshot["members_count"].as_u64(),
+        Some(listed.len() as u64),
+        "a snapshot counts the members it lists: {snapshot}"
+    );
+    listed
         .iter()
         .map(|member| member["user"].as_str().expect("user").to_owned())
         .collect()
@@ -595,6 +600,8 @@ async fn large_rooms_get_counts_instead_of_joins_and_leaves() {
     let (mut observer, _, ready) = watch(&app, None).await;
     assert_eq!(ready["presence"]["large"], true, "{ready}");
     assert_eq!(ready["presence"]["members"], serde_json::json!([]));
+    // The count from the start, before the first `presence.count`.
+    assert_eq!(ready["presence"]["members_count"], 3, "{ready}");
     let count = observer.expect_event().await;
     assert_eq!(count.event, "presence.count");
     assert_eq!(count.id, None, "ephemeral");
@@ -611,6 +618,9 @@ async fn large_rooms_get_counts_instead_of_joins_and_leaves() {
         }
     }
     assert_eq!(observer.last_id.as_deref(), ready["position"].as_str());
+    let (now, _) = snapshot(&app).await;
+    assert_eq!(now["large"], true, "{now}");
+    assert_eq!(now["members_count"], 4, "{now}");
 }
 
 /// A browser's `EventSource` sends the session cookie, not a bearer token: the stream is

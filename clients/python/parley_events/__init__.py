@@ -158,19 +158,19 @@ class Presence:
         self.large = False
         self.known = False
         """Whether a snapshot has arrived (before it, only changes are known)."""
-        self._large_count: int | None = None
+        self._large_count = 0
 
     @property
-    def count(self) -> int | None:
-        """Signed-in members: ``len(members)``, or the last ``presence.count`` in a large room
-        (None until one arrives: a large room's snapshot does not say how many)."""
+    def count(self) -> int:
+        """Signed-in members: ``len(members)``, or in a large room the snapshot's
+        ``members_count`` and then the last ``presence.count``."""
         return self._large_count if self.large else len(self.members)
 
     def reset(self, snapshot: PresenceSnapshot) -> None:
         """Replace everything with ``snapshot``."""
         self.members = {m.user: Member(m.user, m.since) for m in snapshot.members}
         self.anonymous, self.large = snapshot.anonymous, snapshot.large
-        self._large_count = None if snapshot.large else len(snapshot.members)
+        self._large_count = snapshot.members_count
         self.known = True
 
     def apply(self, event: StreamEvent) -> bool:

@@ -90,21 +90,37 @@ def test_the_ephemeral_types_are_the_specs_events_without_an_id() -> None:
     assert typing.id is None and typing.event is not None and typing.event.event == "typing"
 
 
+def test_a_large_rooms_snapshot_gives_its_count_before_any_presence_count() -> None:
+    presence = Presence()
+    snapshot = {"members": [], "members_count": 140, "anonymous": 3, "large": True}
+    ready = {"position": "5-1", "presence": snapshot}
+    assert presence.apply(_decode("ready", "5-1", json.dumps(ready)))
+    assert (presence.large, presence.count, presence.anonymous, presence.members) == (
+        True,
+        140,
+        3,
+        {},
+    )
+
+
 def test_presence_follows_snapshot_joins_leaves_and_counts() -> None:
     presence = Presence()
     snapshot = {
         "members": [{"user": "alice", "sessions": 2, "since": "2026-01-01T00:00:00Z"}],
+        "members_count": 1,
         "anonymous": 1,
         "large": False,
     }
     ready = {"position": "5-1", "you": "alice", "presence": snapshot}
     assert presence.apply(_decode("ready", "5-1", json.dumps(ready)))
     assert (presence.you, sorted(presence.members), presence.count) == ("alice", ["alice"], 1)
-    joined = '{"user": "bob", "since": "2026-01-01T00:01:00Z"}'
+    where = {"namespace": "chat", "room": "general"}
+    joined = json.dumps({**where, "user": "bob", "since": "2026-01-01T00:01:00Z"})
     assert presence.apply(_decode("presence.joined", "6-1", joined))
     assert sorted(presence.members) == ["alice", "bob"]
-    assert presence.apply(_decode("presence.left", "7-1", '{"user": "alice"}'))
-    assert not presence.apply(_decode("presence.left", "7-2", '{"user": "nobody"}'))
+    alice_left, nobody_left = ({**where, "user": user} for user in ("alice", "nobody"))
+    assert presence.apply(_decode("presence.left", "7-1", json.dumps(alice_left)))
+    assert not presence.apply(_decode("presence.left", "7-2", json.dumps(nobody_left)))
     assert not presence.apply(_decode("typing", None, '{"user": "bob", "expires_in_ms": 1}'))
     assert sorted(presence.members) == ["bob"]
     assert presence.apply(_decode("presence.count", None, '{"members": 150, "anonymous": 9}'))

@@ -27,7 +27,7 @@ export class PresenceTracker {
   #members = new Map<string, Member>();
   #anonymous = 0;
   #large = false;
-  #largeCount: number | undefined = undefined;
+  #largeCount = 0;
   #known = false;
 
   /** The signed-in user of the stream (`ready`'s `you`); `undefined` for an anonymous one. */
@@ -49,10 +49,10 @@ export class PresenceTracker {
   }
 
   /**
-   * Signed-in members: `members.size`, or the last `presence.count` in a large room
-   * (`undefined` until one arrives: a large room's snapshot does not say how many).
+   * Signed-in members: `members.size`, or in a large room the snapshot's `members_count`
+   * and then the last `presence.count`.
    */
-  get count(): number | undefined {
+  get count(): number {
     return this.#large ? this.#largeCount : this.#members.size;
   }
 
@@ -67,7 +67,7 @@ export class PresenceTracker {
     for (const { user, since } of snapshot.members) this.#members.set(user, { user, since });
     this.#anonymous = snapshot.anonymous;
     this.#large = snapshot.large;
-    this.#largeCount = snapshot.large ? undefined : snapshot.members.length;
+    this.#largeCount = snapshot.members_count;
     this.#known = true;
   }
 

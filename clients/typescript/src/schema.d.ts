@@ -737,6 +737,13 @@ export interface components {
             members: components["schemas"]["PresenceMember"][];
             /**
              * Format: int64
+             * @description How many members the room has exactly at this position: the length of `members`
+             *     when not `large`, and a large room's count until its first `presence.count`.
+             * @example 2
+             */
+            members_count: number;
+            /**
+             * Format: int64
              * @description Anonymous streams of the room (refreshed within about a second).
              * @example 3
              */

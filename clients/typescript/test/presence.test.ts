@@ -167,6 +167,7 @@ test("a large room: counts instead of names, flagged in the member set", async (
     const ready = bob.log.find((e) => e.type === "ready");
     assert.ok(ready?.type === "ready" && ready.data.presence?.large === true);
     assert.deepEqual(ready.data.presence.members, []);
+    assert.equal(ready.data.presence.members_count, 2, "the count comes with the snapshot");
     assert.equal(bob.sub.presence?.large, true);
     assert.equal(bob.sub.presence?.count, 2);
     assert.equal(bob.sub.presence?.members.size, 0);

@@ -166,7 +166,12 @@ test("subscribe stops cleanly on abort, with no error", async () => {
 });
 
 test("ephemeral events go to onEphemeral without an id; presence follows ready, joins, leaves and counts", async () => {
-  const snapshot = { members: [{ user: "alice", sessions: 2, since: "2026-01-01T00:00:00Z" }], anonymous: 1, large: false };
+  const snapshot = {
+    members: [{ user: "alice", sessions: 2, since: "2026-01-01T00:00:00Z" }],
+    members_count: 1,
+    anonymous: 1,
+    large: false,
+  };
   const { fetch, calls } = scriptedFetch([
     sse(
       `retry: 10\n\nid: 5-1\nevent: ready\ndata: ${JSON.stringify({ position: "5-1", you: "alice", presence: snapshot })}\n\n` +
@@ -199,4 +204,20 @@ test("ephemeral events go to onEphemeral without an id; presence follows ready, 
   assert.equal(sub.lastEventId, "7-1");
   assert.equal(sub.presence?.you, "alice");
   assert.equal(sub.presence?.anonymous, 9);
+});
+
+test("a large room's ready gives its member count at once, before any presence.count", async () => {
+  const snapshot = { members: [], members_count: 140, anonymous: 3, large: true };
+  const { fetch } = scriptedFetch([
+    sse(`id: 5-1\nevent: ready\ndata: ${JSON.stringify({ position: "5-1", presence: snapshot })}\n\n`),
+    () => new Response(null, { status: 204 }),
+  ]);
+  const seen: string[] = [];
+  const sub = subscribe("http://parley.test", "chat", "general", {
+    fetch,
+    onEvent: () => {},
+    onPresence: (p) => seen.push(`${p.members.size}|${p.count}|${p.large}|${p.anonymous}`),
+  });
+  assert.equal(await sub.closed, undefined);
+  assert.deepEqual(seen, ["0|140|true|3"]);
 });

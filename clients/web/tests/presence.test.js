@@ -129,3 +129,23 @@ test('a note page shows who else is viewing it', async () => {
     await bob.close();
   }
 });
+
+test("a large room's count shows from its snapshot, before the first presence.count", async () => {
+  const guest = await signedInContext(browser, server.url, null);
+  try {
+    const page = await openPage(guest, '/chat');
+    // The page's own modules, fed a large room's `ready` (the server sends its
+    // `presence.count` right after, which would hide a missing first count).
+    const shown = await page.evaluate(async () => {
+      const { RoomPresence, memberList } = await import('/js/presence.js');
+      const view = memberList();
+      const presence = new RoomPresence({ onChange: view.render });
+      presence.ready({ position: '1-1', presence: { members: [], members_count: 140, anonymous: 3, large: true } });
+      return { count: presence.count, text: view.element.querySelector('.member-extra').textContent };
+    });
+    assert.deepEqual(shown, { count: 140, text: '140 members here · 3 guests reading' });
+    assert.deepEqual(page.problems(), []);
+  } finally {
+    await guest.close();
+  }
+});

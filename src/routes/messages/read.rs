@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 
 use super::path::id_from_path;
 use crate::api_types::Message;
-use crate::db::{event_log, messages};
+use crate::db::messages;
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
 use crate::state::AppState;
@@ -27,13 +27,12 @@ pub async fn read_message(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id_from_path(&id)?;
-    let (position, message) = state
+    // The position first, from the reader's head in memory, as lists take it.
+    let position = state.recent.head();
+    let message = state
         .db
         .run(move |conn| {
-            let position = event_log::head(conn)?;
-            let message =
-                messages::find(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))?;
-            Ok((position, message))
+            messages::find(conn, id)?.ok_or_else(|| ApiError::not_found("the message"))
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::path::key_from_path;
 use crate::api_types::{EntityTags, Note, NoteKeyText};
-use crate::db::{event_log, notes};
+use crate::db::notes;
 use crate::error::{ApiError, Problem};
 use crate::event::position::STREAM_POSITION;
 use crate::routes::preconditions::{etag, is_not_modified, listed_tags};
@@ -38,13 +38,12 @@ pub async fn read_note(
 ) -> Result<HttpResponse, ApiError> {
     let key = key_from_path(key.into_inner())?;
     let if_none_match = listed_tags(&req, header::IF_NONE_MATCH)?;
-    let (position, note) = state
+    // The position first, from the reader's head in memory, as lists take it.
+    let position = state.recent.head();
+    let note = state
         .db
         .run(move |conn| {
-            let position = event_log::head(conn)?;
-            let note =
-                notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))?;
-            Ok((position, note))
+            notes::find(conn, key.as_str())?.ok_or_else(|| ApiError::not_found("the note"))
         })
         .await?;
     let tag = etag(note.version, note.created_at);

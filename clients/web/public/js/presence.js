@@ -25,8 +25,8 @@ function plural(count, one, many) {
 /**
  * The membership of one room. `onChange(state)` runs after every change; `state` is
  * `{you, members: [{user, since}] sorted by name, anonymous, large, count}` where `count`
- * is the number of signed-in members (for a large room, from its last `presence.count`,
- * and null until one has come).
+ * is the number of signed-in members (for a large room, the snapshot's `members_count`,
+ * then each `presence.count`'s).
  */
 export class RoomPresence {
   constructor({ onChange } = {}) {
@@ -34,7 +34,7 @@ export class RoomPresence {
     this.members = new Map(); // user -> {user, since}
     this.anonymous = 0;
     this.large = false;
-    this.largeCount = null; // a large room's snapshot does not say how many
+    this.largeCount = 0;
     this.known = false; // a snapshot has arrived
     this.onChange = onChange;
   }
@@ -67,7 +67,7 @@ export class RoomPresence {
     }
     this.anonymous = Number.isInteger(snapshot.anonymous) ? snapshot.anonymous : 0;
     this.large = snapshot.large === true;
-    this.largeCount = this.large ? null : this.members.size;
+    this.largeCount = Number.isInteger(snapshot.members_count) ? snapshot.members_count : this.members.size;
     this.known = true;
     this.changed();
   }
@@ -120,7 +120,7 @@ export function memberList({ label = 'Here now', others = false } = {}) {
       sameUser(m.user, you) ? h('span', { class: 'badge', text: 'you' }) : null)));
     list.hidden = shown.length === 0;
     const parts = [];
-    if (large) parts.push(count === null ? 'Many members here' : `${plural(count, 'member', 'members')} here`);
+    if (large) parts.push(`${plural(count, 'member', 'members')} here`);
     if (anonymous > 0) parts.push(`${plural(anonymous, 'guest', 'guests')} reading`);
     extra.textContent = parts.join(' · ');
     extra.hidden = parts.length === 0;

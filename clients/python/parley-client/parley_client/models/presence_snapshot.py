@@ -20,12 +20,15 @@ class PresenceSnapshot:
 
         Attributes:
             members (list[PresenceMember]): Sorted by user. Empty when `large`.
+            members_count (int): How many members the room has exactly at this position: the length of `members`
+                when not `large`, and a large room's count until its first `presence.count`. Example: 2.
             anonymous (int): Anonymous streams of the room (refreshed within about a second). Example: 3.
             large (bool): More members than `--presence-large-room`: the list is left out, and the room's
                 streams get `presence.count` instead of joins and leaves.
     """
 
     members: list[PresenceMember]
+    members_count: int
     anonymous: int
     large: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -36,6 +39,8 @@ class PresenceSnapshot:
             members_item = members_item_data.to_dict()
             members.append(members_item)
 
+        members_count = self.members_count
+
         anonymous = self.anonymous
 
         large = self.large
@@ -45,6 +50,7 @@ class PresenceSnapshot:
         field_dict.update(
             {
                 "members": members,
+                "members_count": members_count,
                 "anonymous": anonymous,
                 "large": large,
             }
@@ -64,12 +70,15 @@ class PresenceSnapshot:
 
             members.append(members_item)
 
+        members_count = d.pop("members_count")
+
         anonymous = d.pop("anonymous")
 
         large = d.pop("large")
 
         presence_snapshot = cls(
             members=members,
+            members_count=members_count,
             anonymous=anonymous,
             large=large,
         )
