@@ -77,6 +77,10 @@ pub struct Presence {
     server: AtomicI64,
     members: Mutex<HashMap<MemberKey, Arc<tokio::sync::Mutex<Slot>>>>,
     rooms: Mutex<HashMap<RoomKey, RoomLocal>>,
+    /// Snapshot queries in flight, by room and position: streams of a room that open
+    /// together (a page of tabs, a reconnect storm) reach `ready` at the same position,
+    /// and the membership at a position never changes, so one query serves them all.
+    snapshots: Mutex<HashMap<(RoomKey, Position), Arc<SnapshotCell>>>,
     dirty: Mutex<Dirty>,
     /// Members to register again after this process was taken for dead (see `beat`).
     rejoin: Mutex<Vec<MemberKey>>,
@@ -85,6 +89,9 @@ pub struct Presence {
     stopping: AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
 }
+
+/// One snapshot query's result, shared by the streams that waited for it.
+type SnapshotCell = tokio::sync::OnceCell<(PresenceSnapshot, PresenceCount)>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps hold counts; nothing panics while holding them.
@@ -109,6 +116,7 @@ impl Presence {
             server: AtomicI64::new(server),
             members: Mutex::default(),
             rooms: Mutex::default(),
+            snapshots: Mutex::default(),
             dirty: Mutex::default(),
             rejoin: Mutex::default(),
             stopping: AtomicBool::new(false),
@@ -542,18 +550,40 @@ impl Attendance {
         &self,
         at: Position,
     ) -> Result<(PresenceSnapshot, Option<PresenceCount>), ApiError> {
-        let (namespace, room) = self.room.clone();
-        let large = self.presence.settings.large_room;
-        let here = self.presence.here(&namespace, &room);
-        let (snapshot, count) = self
-            .presence
-            .db
-            .run(move |conn| {
-                Ok(presence::snapshot(
-                    conn, &namespace, &room, at, large, here,
-                )?)
+        let key = (self.room.clone(), at);
+        let cell = Arc::clone(
+            lock(&self.presence.snapshots)
+                .entry(key.clone())
+                .or_default(),
+        );
+        let shared = cell
+            .get_or_try_init(|| async {
+                let (namespace, room) = self.room.clone();
+                let large = self.presence.settings.large_room;
+                let here = self.presence.here(&namespace, &room);
+                self.presence
+                    .db
+                    .run(move |conn| {
+                        Ok(presence::snapshot(
+                            conn, &namespace, &room, at, large, here,
+                        )?)
+                    })
+                    .await
             })
-            .await?;
+            .await
+            .cloned();
+        {
+            // Only streams that asked while it ran share it: later ones query afresh, so
+            // the session and anonymous counts (which are not positional) stay current.
+            let mut snapshots = lock(&self.presence.snapshots);
+            if snapshots
+                .get(&key)
+                .is_some_and(|current| Arc::ptr_eq(current, &cell))
+            {
+                snapshots.remove(&key);
+            }
+        }
+        let (snapshot, count) = shared?;
         if !snapshot.large {
             return Ok((snapshot, None));
         }

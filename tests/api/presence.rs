@@ -701,3 +701,47 @@ async fn a_namespace_stream_learns_which_room_each_join_and_leave_is_about() {
         );
     }
 }
+
+#[tokio::test]
+async fn streams_of_two_rooms_opening_together_each_get_their_own_rooms_snapshot() {
+    let app = app().await;
+    let (alice, bob) = (app.signed_in("alice").await, app.signed_in("bob").await);
+    let rooms = ["/api/rooms/chat/together-a", "/api/rooms/chat/together-b"];
+    let alices = app.url(&format!("{}/events", rooms[0]));
+    let bobs = app.url(&format!("{}/events", rooms[1]));
+    let mut alices = SseClient::connect_to(&client_of(&alice), &alices, None).await;
+    let mut bobs = SseClient::connect_to(&client_of(&bob), &bobs, None).await;
+    assert_eq!(alices.expect_event().await.event, "ready");
+    assert_eq!(bobs.expect_event().await.event, "ready");
+    // Thirty streams at once, alternating rooms: those of a room that reach `ready` at
+    // the same position share one snapshot query, and must never get the other room's.
+    let opens = (0..30).map(|i| {
+        let url = app.url(&format!("{}/events", rooms[i % 2]));
+        let client = app.client.clone();
+        async move {
+            let mut stream = SseClient::connect_to(&client, &url, None).await;
+            loop {
+                let event = stream.expect_event().await;
+                if event.event == "ready" {
+                    return (i % 2, event.json());
+                }
+            }
+        }
+    });
+    for (room, ready) in futures_util::future::join_all(opens).await {
+        let (own, other) = if room == 0 {
+            ("alice", "bob")
+        } else {
+            ("bob", "alice")
+        };
+        let members = members(&ready["presence"]);
+        assert!(
+            !members.contains(other),
+            "room {room} got the other's: {ready}"
+        );
+        // Its own member is there, unless another transaction of the cluster holds the
+        // log back (then the join follows `ready`).
+        assert!(members.iter().all(|user| user == own), "{ready}");
+        assert_eq!(ready["presence"]["members_count"], members.len(), "{ready}");
+    }
+}
