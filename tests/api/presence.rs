@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -25,21 +24,10 @@ async fn app() -> TestApp {
     spawn_app_with(fast).await
 }
 
-/// A client whose requests, streams included, carry `user`'s bearer token.
-fn client_of(user: &TestUser) -> reqwest::Client {
-    let mut headers = HeaderMap::new();
-    let value = HeaderValue::from_str(&format!("Bearer {}", user.token)).expect("header");
-    headers.insert(AUTHORIZATION, value);
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("client")
-}
-
 /// A tab: `user`'s stream of the room, read up to `ready`; returns it and `ready`'s data.
 async fn tab(app: &TestApp, user: &TestUser) -> (SseClient, Value) {
     let url = app.url(&format!("{ROOM}/events"));
-    let mut stream = SseClient::connect_to(&client_of(user), &url, None).await;
+    let mut stream = SseClient::connect_to(&user.authorized_client(), &url, None).await;
     let ready = stream.expect_event().await;
     assert_eq!(ready.event, "ready", "{ready:?}");
     (stream, ready.json())
@@ -234,7 +222,8 @@ async fn a_member_is_present_as_soon_as_the_stream_answers() {
     let alice = app.signed_in("alice").await;
     let url = app.url(&format!("{ROOM}/events"));
     // The headers only: not a byte of the body read yet.
-    let _stream = client_of(&alice)
+    let _stream = alice
+        .authorized_client()
         .get(&url)
         .send()
         .await
@@ -311,7 +300,7 @@ async fn snapshot_then_stream_and_resume_are_gap_free_under_concurrent_joins_and
         .enumerate()
         .map(|(i, user)| {
             let url = app.url(&format!("{ROOM}/events"));
-            let client = client_of(user);
+            let client = user.authorized_client();
             tokio::spawn(async move {
                 for round in 0..ROUNDS {
                     let stream = SseClient::connect_to(&client, &url, None).await;
@@ -541,7 +530,7 @@ async fn rooms_are_listed_by_last_activity_with_their_members_a_page_at_a_time()
     alice.posted("chat/newer", "second").await;
     alice.posted("elsewhere/other", "not in chat").await;
     let url = app.url("/api/rooms/chat/present/events");
-    let _present = SseClient::connect_to(&client_of(&alice), &url, None).await;
+    let _present = SseClient::connect_to(&alice.authorized_client(), &url, None).await;
 
     // Messages reach the list within a heartbeat; joins at once.
     let mut page = Value::Null;
@@ -709,8 +698,8 @@ async fn streams_of_two_rooms_opening_together_each_get_their_own_rooms_snapshot
     let rooms = ["/api/rooms/chat/together-a", "/api/rooms/chat/together-b"];
     let alices = app.url(&format!("{}/events", rooms[0]));
     let bobs = app.url(&format!("{}/events", rooms[1]));
-    let mut alices = SseClient::connect_to(&client_of(&alice), &alices, None).await;
-    let mut bobs = SseClient::connect_to(&client_of(&bob), &bobs, None).await;
+    let mut alices = SseClient::connect_to(&alice.authorized_client(), &alices, None).await;
+    let mut bobs = SseClient::connect_to(&bob.authorized_client(), &bobs, None).await;
     assert_eq!(alices.expect_event().await.event, "ready");
     assert_eq!(bobs.expect_event().await.event, "ready");
     // Thirty streams at once, alternating rooms: those of a room that reach `ready` at

@@ -7,7 +7,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use parley_testing::TestUser;
@@ -29,23 +28,13 @@ fn start(dir: &Path, database_url: &str, server_timeout: &str) -> Process {
     Process::start(command)
 }
 
-fn client_of(user: &TestUser) -> reqwest::Client {
-    let mut headers = HeaderMap::new();
-    let value = HeaderValue::from_str(&format!("Bearer {}", user.token)).expect("header");
-    headers.insert(AUTHORIZATION, value);
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("client")
-}
-
 fn room(server: &Process) -> String {
     format!("{}/api/rooms/chat/general/events", server.address)
 }
 
 /// `user`'s stream of the room on `server`, up to `ready`.
 async fn tab(server: &Process, user: &TestUser) -> SseClient {
-    SseClient::connect_ready_to(&client_of(user), &room(server), None)
+    SseClient::connect_ready_to(&user.authorized_client(), &room(server), None)
         .await
         .0
 }

@@ -261,8 +261,10 @@ impl TestApp {
 /// idle fails with `IncompleteMessage` (a race of HTTP/1.1 keep-alive itself, which a
 /// test that waits ~5 s for a count between two requests hit once in CI).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_secs(2))
-        .build()
-        .expect("an HTTP client")
+    client_builder().build().expect("an HTTP client")
+}
+
+/// [`client`]'s settings, for clients that add their own (a user's bearer token).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
 }

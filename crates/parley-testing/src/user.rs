@@ -58,6 +58,19 @@ impl TestUser {
         }
     }
 
+    /// A client whose every request carries this user's bearer token: for the SSE client,
+    /// which takes a `Client` rather than a request.
+    pub fn authorized_client(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .expect("a token is a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        crate::app::client_builder()
+            .default_headers(headers)
+            .build()
+            .expect("an HTTP client")
+    }
+
     /// A request to `path` (from `/api/…`) carrying this user's bearer token.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
