@@ -242,8 +242,10 @@ impl Db {
         ))
     }
 
-    /// After a commit that appended events: wake the readers, count them.
-    fn appended(&self, events: usize) {
+    /// After a commit that appended `events` events: wakes the readers (here and in other
+    /// processes) and counts them. Public for changes that append through SQL of their
+    /// own (presence).
+    pub fn appended(&self, events: usize) {
         if events > 0 {
             self.commits.committed();
             crate::metrics::METRICS

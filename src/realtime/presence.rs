@@ -25,7 +25,6 @@ use crate::db::presence::{self, Here, MemberKey};
 use crate::db::rooms;
 use crate::error::ApiError;
 use crate::event::{EventType, Position};
-use crate::metrics::METRICS;
 
 /// How often large rooms get `presence.count` (when it changed).
 pub const COUNT_EVERY: Duration = Duration::from_secs(5);
@@ -216,7 +215,7 @@ impl Presence {
                 Ok(conn.transaction(|conn| presence::join(conn, server, &member, sessions))?)
             })
             .await?;
-        self.appended(appended);
+        self.db.appended(usize::from(appended));
         Ok(())
     }
 
@@ -228,16 +227,8 @@ impl Presence {
             .db
             .run(move |conn| Ok(conn.transaction(|conn| presence::leave(conn, server, &member))?))
             .await?;
-        self.appended(appended);
+        self.db.appended(usize::from(appended));
         Ok(())
-    }
-
-    /// After a commit that appended an event: wake the readers, here and elsewhere.
-    fn appended(&self, appended: bool) {
-        if appended {
-            self.db.commits().committed();
-            METRICS.events_appended.inc();
-        }
     }
 
     /// A stream ended (its attendance was dropped).
