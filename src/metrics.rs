@@ -42,6 +42,8 @@ pub struct Metrics {
     pub pool_idle_connections: Gauge,
     pub replay_bytes: Gauge,
     pub replay_stalls: Counter,
+    pub replay_pages_read: Counter,
+    pub replay_pages_sent: Counter,
     pub writes_waiting: Gauge,
     pub write_batches: Counter,
 }
@@ -121,6 +123,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Catch-up pages dropped because their socket did not take them within --replay-stall-timeout",
         replay_stalls.clone(),
     );
+    let replay_pages_read = Counter::default();
+    registry.register(
+        "replay_pages_read",
+        "Catch-up pages read from the log; streams catching up from the same position at the same time share one",
+        replay_pages_read.clone(),
+    );
+    let replay_pages_sent = Counter::default();
+    registry.register(
+        "replay_pages_sent",
+        "Catch-up pages handed to streams (over replay_pages_read: how many streams shared a read)",
+        replay_pages_sent.clone(),
+    );
     let writes_waiting = Gauge::default();
     registry.register(
         "writes_waiting",
@@ -147,6 +161,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         pool_idle_connections,
         replay_bytes,
         replay_stalls,
+        replay_pages_read,
+        replay_pages_sent,
         writes_waiting,
         write_batches,
     }

@@ -23,7 +23,7 @@ use crate::realtime::hub::Hub;
 use crate::realtime::presence::{Presence, PresenceSettings};
 use crate::realtime::reader::Reader;
 use crate::realtime::recent::{Recent, RecentLimits, RecentStats};
-use crate::realtime::stream::ReplayBudget;
+use crate::realtime::replay::{ReplayBudget, Replays};
 use crate::state::AppState;
 use crate::stream_limits::{self, StreamLimits};
 use crate::{extract, metrics, openapi, routes, telemetry, tls};
@@ -150,7 +150,7 @@ impl Application {
         let workers = workers();
         let (streams, max_connections) = stream_limits(&config, workers)?;
         let state = web::Data::new(AppState {
-            db,
+            db: db.clone(),
             hub: Arc::clone(&hub),
             recent: Arc::clone(&recent),
             session_ttl: config.session_ttl,
@@ -164,11 +164,14 @@ impl Application {
             known_devices: KnownDevices::new(config.secure_cookies)?,
             hashing: Hashing::new(config.hash_queue),
             registrations: RegistrationLimiter::new(config.registrations_per_minute),
-            replay: ReplayBudget::new(
-                config.replay_page_bytes,
-                config.replay_memory,
-                config.replay_stall_timeout,
-            ),
+            replays: Arc::new(Replays::new(
+                db.clone(),
+                ReplayBudget::new(
+                    config.replay_page_bytes,
+                    config.replay_memory,
+                    config.replay_stall_timeout,
+                ),
+            )),
             presence: Arc::clone(&presence),
             ephemeral,
             typing: TypingLimiter::default(),

@@ -14,7 +14,7 @@ use crate::realtime::ephemeral::Ephemeral;
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
 use crate::realtime::recent::Recent;
-use crate::realtime::stream::ReplayBudget;
+use crate::realtime::replay::Replays;
 use crate::stream_limits::StreamLimits;
 
 /// What every handler can reach.
@@ -37,7 +37,8 @@ pub struct AppState {
     pub known_devices: KnownDevices,
     pub hashing: Hashing,
     pub registrations: RegistrationLimiter,
-    pub replay: ReplayBudget,
+    /// Catch-ups' reads of the log, shared and within one memory budget.
+    pub replays: Arc<Replays>,
     /// Who is in which room (see `realtime::presence`).
     pub presence: Arc<Presence>,
     /// `typing` and other events that are never stored.

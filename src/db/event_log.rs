@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::schema::events;
 use crate::event::{Event, EventType, Position, Target};
@@ -23,9 +23,8 @@ pub struct NewEvent {
     pub data: String,
 }
 
-/// A row of the log. `Selectable` for the reader's prepared queries, `QueryableByName` for
-/// the raw SQL of `replay`.
-#[derive(Queryable, QueryableByName, Selectable)]
+/// A row of the log, as the reader's prepared queries select it.
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
 struct EventRow {
     xid: i64,
@@ -130,6 +129,26 @@ pub fn head(conn: &mut PgConnection) -> QueryResult<Position> {
     })
 }
 
+/// Whether a replay read saw every event of its range: retention deletes events up to
+/// its floor, so a range that starts at or above the floor read in the same statement
+/// (the same snapshot: `prune` deletes and raises the floor in one statement) is whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    Whole,
+    /// Retention deleted events of the range, up to this position.
+    Pruned(Position),
+}
+
+impl Completeness {
+    fn of(after: Position, floor: Position) -> Self {
+        if floor > after {
+            Self::Pruned(floor)
+        } else {
+            Self::Whole
+        }
+    }
+}
+
 /// Where a replay page that starts after `after` ends, and how many bytes of event data it
 /// holds: at most `rows` events and `max_bytes` bytes, but always at least one event, so
 /// that an event larger than a page still goes out (alone). The sizes are the stored
@@ -145,19 +164,23 @@ pub struct PageEnd {
 #[derive(QueryableByName)]
 struct PageEndRow {
     #[diesel(sql_type = BigInt)]
-    xid: i64,
+    floor_xid: i64,
     #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = BigInt)]
-    bytes: i64,
-    #[diesel(sql_type = BigInt)]
-    taken: i64,
-    #[diesel(sql_type = BigInt)]
-    seen: i64,
+    floor_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    bytes: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    taken: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    seen: Option<i64>,
 }
 
 /// The next replay page of `target` in `(after, upto]` (see [`PageEnd`]); `None` when
-/// there is nothing left.
+/// there is nothing left. With whether the range was whole when measured.
 pub fn replay_page(
     conn: &mut PgConnection,
     target: &Target,
@@ -165,25 +188,29 @@ pub fn replay_page(
     upto: Position,
     rows: i64,
     max_bytes: u64,
-) -> QueryResult<Option<PageEnd>> {
+) -> QueryResult<(Option<PageEnd>, Completeness)> {
     let room = if target.room().is_some() {
         "AND room = $7"
     } else {
         ""
     };
     let query = format!(
-        "SELECT xid, id, bytes, taken, seen FROM ( \
-            SELECT xid, id, \
-                   sum(size) OVER w AS bytes, row_number() OVER w AS taken, \
-                   count(*) OVER () AS seen \
-            FROM (SELECT xid, id, octet_length(data) AS size FROM events \
-                  WHERE namespace = $1 {room} \
-                    AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
-                  ORDER BY xid, id LIMIT $6) AS candidates \
-            WINDOW w AS (ORDER BY xid, id) \
-         ) AS sized \
-         WHERE taken = 1 OR bytes <= $8 \
-         ORDER BY xid DESC, id DESC LIMIT 1"
+        "SELECT floor.xid AS floor_xid, floor.id AS floor_id, \
+                page.xid, page.id, page.bytes, page.taken, page.seen \
+         FROM event_log_floor AS floor LEFT JOIN LATERAL ( \
+            SELECT xid, id, bytes, taken, seen FROM ( \
+                SELECT xid, id, \
+                       sum(size) OVER w AS bytes, row_number() OVER w AS taken, \
+                       count(*) OVER () AS seen \
+                FROM (SELECT xid, id, octet_length(data) AS size FROM events \
+                      WHERE namespace = $1 {room} \
+                        AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
+                      ORDER BY xid, id LIMIT $6) AS candidates \
+                WINDOW w AS (ORDER BY xid, id) \
+            ) AS sized \
+            WHERE taken = 1 OR bytes <= $8 \
+            ORDER BY xid DESC, id DESC LIMIT 1 \
+         ) AS page ON true"
     );
     let row = diesel::sql_query(query)
         .bind::<Text, _>(target.namespace())
@@ -194,39 +221,83 @@ pub fn replay_page(
         .bind::<BigInt, _>(rows)
         .bind::<Text, _>(target.room().unwrap_or_default())
         .bind::<BigInt, _>(i64::try_from(max_bytes).unwrap_or(i64::MAX))
-        .get_result::<PageEndRow>(conn)
-        .optional()?;
-    Ok(row.map(|row| PageEnd {
-        end: Position {
-            xid: row.xid,
-            id: row.id,
-        },
-        bytes: u64::try_from(row.bytes).unwrap_or(0),
-        // Cut short by the byte budget, or the row limit was reached: look again.
-        more: row.taken < row.seen || row.seen == rows,
-    }))
+        .get_result::<PageEndRow>(conn)?;
+    let floor = Position {
+        xid: row.floor_xid,
+        id: row.floor_id,
+    };
+    let page = match (row.xid, row.id, row.bytes, row.taken, row.seen) {
+        (Some(xid), Some(id), Some(bytes), Some(taken), Some(seen)) => Some(PageEnd {
+            end: Position { xid, id },
+            bytes: u64::try_from(bytes).unwrap_or(0),
+            // Cut short by the byte budget, or the row limit was reached: look again.
+            more: taken < seen || seen == rows,
+        }),
+        _ => None,
+    };
+    Ok((page, Completeness::of(after, floor)))
 }
 
-/// Events of `target` in `(after, upto]`, in log order. Everything up to `upto` has
-/// already been handed out by the reader, so it is all committed.
+#[derive(QueryableByName)]
+struct ReplayRow {
+    #[diesel(sql_type = BigInt)]
+    floor_xid: i64,
+    #[diesel(sql_type = BigInt)]
+    floor_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    namespace: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    room: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    event_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    data: Option<String>,
+}
+
+impl ReplayRow {
+    /// The event of the row; `None` for the one row of an empty range.
+    fn event(self) -> Option<EventRow> {
+        Some(EventRow {
+            xid: self.xid?,
+            id: self.id?,
+            namespace: self.namespace?,
+            room: self.room?,
+            event_type: self.event_type?,
+            data: self.data?,
+        })
+    }
+}
+
+/// Events of `target` in `(after, upto]`, in log order, with whether the range was whole
+/// when read. Everything up to `upto` has already been handed out by the reader, so it is
+/// all committed.
 pub fn replay(
     conn: &mut PgConnection,
     target: &Target,
     after: Position,
     upto: Position,
     limit: i64,
-) -> QueryResult<Vec<Event>> {
-    let range = "(xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) ORDER BY xid, id LIMIT $6";
-    let query = match target.room() {
-        Some(_) => format!(
-            "SELECT xid, id, namespace, room, event_type, data FROM events \
-             WHERE namespace = $1 AND room = $7 AND {range}"
-        ),
-        None => format!(
-            "SELECT xid, id, namespace, room, event_type, data FROM events \
-             WHERE namespace = $1 AND {range}"
-        ),
+) -> QueryResult<(Vec<Event>, Completeness)> {
+    let room = if target.room().is_some() {
+        "AND room = $7"
+    } else {
+        ""
     };
+    let query = format!(
+        "SELECT floor.xid AS floor_xid, floor.id AS floor_id, \
+                e.xid, e.id, e.namespace, e.room, e.event_type, e.data \
+         FROM event_log_floor AS floor LEFT JOIN LATERAL ( \
+            SELECT xid, id, namespace, room, event_type, data FROM events \
+            WHERE namespace = $1 {room} \
+              AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
+            ORDER BY xid, id LIMIT $6 \
+         ) AS e ON true \
+         ORDER BY e.xid, e.id"
+    );
     let rows = diesel::sql_query(query)
         .bind::<Text, _>(target.namespace())
         .bind::<BigInt, _>(after.xid)
@@ -235,8 +306,13 @@ pub fn replay(
         .bind::<BigInt, _>(upto.id)
         .bind::<BigInt, _>(limit)
         .bind::<Text, _>(target.room().unwrap_or_default())
-        .load::<EventRow>(conn)?;
-    Ok(into_events(rows))
+        .load::<ReplayRow>(conn)?;
+    let floor = rows.first().map_or(Position::START, |row| Position {
+        xid: row.floor_xid,
+        id: row.floor_id,
+    });
+    let events = into_events(rows.into_iter().filter_map(ReplayRow::event).collect());
+    Ok((events, Completeness::of(after, floor)))
 }
 
 /// The newest position retention has deleted. Resuming from before it may miss events.

@@ -6,4 +6,6 @@ pub mod hub;
 pub mod presence;
 pub mod reader;
 pub mod recent;
+pub mod replay;
+pub mod single_flight;
 pub mod stream;

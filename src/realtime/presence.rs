@@ -19,6 +19,7 @@ use diesel::Connection;
 use tokio::task::JoinHandle;
 
 use super::ephemeral::Ephemeral;
+use super::single_flight::SingleFlight;
 use crate::api_types::{PresenceCount, PresenceSnapshot};
 use crate::db::Db;
 use crate::db::presence::{self, Here, MemberKey};
@@ -79,7 +80,7 @@ pub struct Presence {
     /// Snapshot queries in flight, by room and position: streams of a room that open
     /// together (a page of tabs, a reconnect storm) reach `ready` at the same position,
     /// and the membership at a position never changes, so one query serves them all.
-    snapshots: Mutex<HashMap<(RoomKey, Position), Arc<SnapshotCell>>>,
+    snapshots: SingleFlight<(RoomKey, Position), (PresenceSnapshot, PresenceCount)>,
     dirty: Mutex<Dirty>,
     /// Members to register again after this process was taken for dead (see `beat`).
     rejoin: Mutex<Vec<MemberKey>>,
@@ -88,9 +89,6 @@ pub struct Presence {
     stopping: AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
 }
-
-/// One snapshot query's result, shared by the streams that waited for it.
-type SnapshotCell = tokio::sync::OnceCell<(PresenceSnapshot, PresenceCount)>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps hold counts; nothing panics while holding them.
@@ -115,7 +113,7 @@ impl Presence {
             server: AtomicI64::new(server),
             members: Mutex::default(),
             rooms: Mutex::default(),
-            snapshots: Mutex::default(),
+            snapshots: SingleFlight::default(),
             dirty: Mutex::default(),
             rejoin: Mutex::default(),
             stopping: AtomicBool::new(false),
@@ -541,14 +539,12 @@ impl Attendance {
         &self,
         at: Position,
     ) -> Result<(PresenceSnapshot, Option<PresenceCount>), ApiError> {
-        let key = (self.room.clone(), at);
-        let cell = Arc::clone(
-            lock(&self.presence.snapshots)
-                .entry(key.clone())
-                .or_default(),
-        );
-        let shared = cell
-            .get_or_try_init(|| async {
+        // Only streams that ask while a query runs share it: later ones query afresh, so
+        // the session and anonymous counts (which are not positional) stay current.
+        let shared = self
+            .presence
+            .snapshots
+            .run((self.room.clone(), at), || async {
                 let (namespace, room) = self.room.clone();
                 let large = self.presence.settings.large_room;
                 let here = self.presence.here(&namespace, &room);
@@ -561,19 +557,7 @@ impl Attendance {
                     })
                     .await
             })
-            .await
-            .cloned();
-        {
-            // Only streams that asked while it ran share it: later ones query afresh, so
-            // the session and anonymous counts (which are not positional) stay current.
-            let mut snapshots = lock(&self.presence.snapshots);
-            if snapshots
-                .get(&key)
-                .is_some_and(|current| Arc::ptr_eq(current, &cell))
-            {
-                snapshots.remove(&key);
-            }
-        }
+            .await;
         let (snapshot, count) = shared?;
         if !snapshot.large {
             return Ok((snapshot, None));

@@ -19,20 +19,20 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{CacheControl, CacheDirective, ContentEncoding};
 use actix_web::web::Bytes;
 use bytestring::ByteString;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use super::hub::{Hub, Subscription};
 use super::presence::Attendance;
+use super::replay::{ReplayPage, Replays};
 use crate::api_types::StreamMarker;
-use crate::db::{Db, event_log};
+use crate::db::Db;
+use crate::db::event_log::{self, Completeness};
 use crate::error::ApiError;
 use crate::event::{Event, EventType, Marker, Position, Target};
 use crate::metrics::{METRICS, OpenStream};
 use crate::stream_limits::StreamSlot;
 
-/// Most events in one replay page (a page is also bounded in bytes, see `ReplayBudget`).
-const REPLAY_BATCH: i64 = 500;
 /// A catch-up's frames and replay pages waiting for the socket; small, so a slow client
 /// slows its own stream only. (Live events wait in the hub's queue, see `Body`.) They travel boxed: a tokio channel allocates its slots 32 at a time as
 /// soon as it is created, and 32 unboxed frames would be 3 KiB for every open stream,
@@ -54,72 +54,15 @@ const RETRY_BASE: Duration = Duration::from_secs(2);
 /// application as an empty message (see docs/api-design.md, "Framing").
 const KEEP_ALIVE: &[u8] = b": keep-alive\n";
 
-/// Bounds the memory of catching up from the log (replays after `Last-Event-ID`, and slow
-/// subscribers the hub let go), in bytes of event data rather than in rows: events can be
-/// up to the body limit each, and 500 of them were 120 MB per stream.
-///
-/// A stream reads one page at a time, of at most `page_bytes` (or one event, when that
-/// event alone is larger), and reads the next only once its socket has taken the last
-/// frame of the page. Before reading a page it takes the page's bytes from one
-/// process-wide budget of `memory` bytes, and gives them back when the socket has taken
-/// the page; while the budget is spent, catch-ups wait for it (live streams do not use
-/// it). A page larger than the whole budget waits for all of it. A page its socket has not
-/// taken within `stall_timeout` is dropped and the response ends there, so that clients
-/// that never read cannot hold the budget for ever; a real client resumes from its last
-/// event.
-#[derive(Clone)]
-pub struct ReplayBudget {
-    memory: Arc<Semaphore>,
-    total: u32,
-    page_bytes: u32,
-    stall_timeout: Duration,
-}
-
-impl ReplayBudget {
-    pub fn new(page_bytes: u32, memory: u32, stall_timeout: Duration) -> Self {
-        let total = memory.max(1);
-        Self {
-            memory: Arc::new(Semaphore::new(total as usize)),
-            total,
-            page_bytes: page_bytes.max(1),
-            stall_timeout,
-        }
-    }
-
-    /// Waits until `bytes` (at most the whole budget) are free and takes them.
-    async fn reserve(&self, bytes: u64) -> Result<Reserved, End> {
-        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX).min(self.total);
-        let permit = Arc::clone(&self.memory)
-            .acquire_many_owned(bytes)
-            .await
-            .map_err(|_| End::Shutdown)?;
-        METRICS.replay_bytes.inc_by(i64::from(bytes));
-        Ok(Reserved {
-            _permit: permit,
-            bytes,
-        })
-    }
-}
-
-/// A page's share of the replay budget, given back when dropped.
-struct Reserved {
-    _permit: OwnedSemaphorePermit,
-    bytes: u32,
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        METRICS.replay_bytes.dec_by(i64::from(self.bytes));
-    }
-}
-
 /// A replay page on its way to the socket. The stream keeps a reference, so that it can
-/// drop a page its socket does not take (see `ReplayBudget`).
+/// drop a page its socket does not take (see `replay::ReplayBudget`).
 type PageSlot = Mutex<Option<Page>>;
 
 struct Page {
     frames: VecDeque<Frame>,
-    _reserved: Reserved,
+    /// The page read from the log, shared with the other streams that read it, and its
+    /// share of the replay budget with it.
+    _read: Arc<ReplayPage>,
     /// Dropped with the page, once the socket has taken its last frame: the stream may
     /// read the next one.
     _taken: oneshot::Sender<()>,
@@ -203,15 +146,14 @@ pub async fn open(
     db: Db,
     request: StreamRequest,
     keep_alive: Duration,
-    replay: ReplayBudget,
+    replays: Arc<Replays>,
 ) -> Result<impl actix_web::Responder + use<>, ApiError> {
     let start = Start::connect(&hub, &db, &request.target).await?;
     let stream = Arc::new(Stream {
         hub,
-        db,
         target: request.target,
         types: request.types,
-        replay,
+        replays,
         presence: request.presence,
     });
     let frames = CatchUp::spawn(Arc::clone(&stream), request.resume_from, Some(start));
@@ -261,10 +203,9 @@ impl Start {
 /// by the catch-up task it starts whenever it has to read the log.
 struct Stream {
     hub: Arc<Hub>,
-    db: Db,
     target: Target,
     types: Option<HashSet<EventType>>,
-    replay: ReplayBudget,
+    replays: Arc<Replays>,
     presence: Option<Attendance>,
 }
 
@@ -589,74 +530,32 @@ impl CatchUp {
             .map_err(|_| End::ClientGone)
     }
 
-    /// Sends the stream's events in `(from, upto]` from the log. If retention deleted any
-    /// of them, sends `reset` instead of silently skipping. Returns the position reached.
+    /// Sends the stream's events in `(from, upto]` from the log, a page at a time (see
+    /// `Replays`). If retention deleted any of them, sends `reset` instead of silently
+    /// skipping. Returns the position reached: `upto`, or beyond it when a page read for
+    /// another stream went further.
     async fn replay(&self, from: Position, upto: Position) -> Result<Position, End> {
         let stream = &self.stream;
-        let target = &stream.target;
-        if from < self.floor().await? {
-            self.send_marker(Marker::Reset, upto).await?;
-            return Ok(upto);
-        }
         let mut after = from;
-        loop {
-            let (target_for_query, page_bytes) = (target.clone(), stream.replay.page_bytes);
-            let page = stream
-                .db
-                .run(move |conn| {
-                    Ok(event_log::replay_page(
-                        conn,
-                        &target_for_query,
-                        after,
-                        upto,
-                        REPLAY_BATCH,
-                        u64::from(page_bytes),
-                    )?)
-                })
-                .await?;
-            let Some(page) = page else { break };
-            let reserved = tokio::select! {
-                reserved = stream.replay.reserve(page.bytes) => reserved?,
+        while after < upto {
+            let page = tokio::select! {
+                page = stream.replays.page(&stream.target, after, upto) => page?,
                 () = self.outgoing.closed() => return Err(End::ClientGone),
             };
-            let (target_for_query, end) = (target.clone(), page.end);
-            let events = stream
-                .db
-                .run(move |conn| {
-                    Ok(event_log::replay(
-                        conn,
-                        &target_for_query,
-                        after,
-                        end,
-                        REPLAY_BATCH,
-                    )?)
-                })
-                .await?;
-            let frames: VecDeque<Frame> = events
+            if let Completeness::Pruned(_) = page.completeness {
+                let reset_at = upto.max(after);
+                self.send_marker(Marker::Reset, reset_at).await?;
+                return Ok(reset_at);
+            }
+            let frames: VecDeque<Frame> = page
+                .events
                 .iter()
                 .filter_map(|event| self.frame(event))
                 .collect();
-            drop(events);
-            self.send_page(frames, reserved).await?;
-            after = page.end;
-            if !page.more {
-                break;
-            }
+            after = page.reached;
+            self.send_page(frames, page).await?;
         }
-        // Checked again after reading: a prune that removed anything we needed while we
-        // read has raised the floor past `from` by now.
-        if from < self.floor().await? {
-            self.send_marker(Marker::Reset, upto).await?;
-        }
-        Ok(upto)
-    }
-
-    async fn floor(&self) -> Result<Position, End> {
-        Ok(self
-            .stream
-            .db
-            .run(|conn| Ok(event_log::floor(conn)?))
-            .await?)
+        Ok(after)
     }
 
     /// The event's frame, or `None` if the client did not ask for its type.
@@ -666,7 +565,7 @@ impl CatchUp {
 
     /// Hands a replay page to the socket and waits until the socket has taken all of it, for
     /// at most the stall timeout from now.
-    async fn send_page(&self, frames: VecDeque<Frame>, reserved: Reserved) -> Result<(), End> {
+    async fn send_page(&self, frames: VecDeque<Frame>, read: Arc<ReplayPage>) -> Result<(), End> {
         if frames.is_empty() {
             return Ok(());
         }
@@ -674,10 +573,10 @@ impl CatchUp {
         let (taken, was_taken) = oneshot::channel();
         let slot = Arc::new(Mutex::new(Some(Page {
             frames,
-            _reserved: reserved,
+            _read: read,
             _taken: taken,
         })));
-        let deadline = tokio::time::Instant::now() + self.stream.replay.stall_timeout;
+        let deadline = tokio::time::Instant::now() + self.stream.replays.stall_timeout();
         let page = Box::new(Outgoing::Page(Arc::clone(&slot)));
         match tokio::time::timeout_at(deadline, self.outgoing.send(page)).await {
             Ok(Ok(())) => {}
@@ -685,6 +584,7 @@ impl CatchUp {
             Err(_) => return Err(self.let_go(slot, false).await),
         }
         METRICS.events_delivered.inc_by(count);
+        METRICS.replay_pages_sent.inc();
         tokio::select! {
             _ = was_taken => Ok(()),
             () = self.outgoing.closed() => Err(End::ClientGone),

@@ -201,7 +201,7 @@ async fn open(
         state.db.clone(),
         request,
         state.sse_keep_alive,
-        state.replay.clone(),
+        state.replays.clone(),
     )
     .await?;
     // nginx and similar proxies buffer responses unless told not to.

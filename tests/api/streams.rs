@@ -15,7 +15,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use parley_testing::sse::{SseClient, SseEvent};
-use parley_testing::{TestApp, assert_problem, fresh_database, spawn_app, spawn_app_on};
+use parley_testing::{
+    TestApp, assert_problem, fresh_database, spawn_app, spawn_app_on, spawn_app_with,
+};
 
 /// Positions as numbers, to check order.
 fn position(event: &SseEvent) -> (i64, i64) {
@@ -709,6 +711,93 @@ async fn streams_of_one_room_with_different_type_filters_each_get_their_own_even
         )
         .await;
     assert_eq!(updates.expect_event().await.json()["title"], "Three");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn streams_resuming_together_each_get_exactly_their_own_backlog() {
+    // Streams that catch up from the same position at the same time share each page read
+    // from the log (a reconnect storm). Each must still get exactly its own room's events
+    // after its own position, of its own types, across several pages, then go live.
+    let app = spawn_app_with(|config| config.replay_page_bytes = 400).await;
+    let alice = app.signed_in("alice").await;
+    let rooms = ["chat/together-a", "chat/together-b"];
+    let mut watching = Vec::new();
+    for room in rooms {
+        let path = format!("/api/rooms/{room}/events");
+        watching.push(SseClient::connect_ready(&app, &path, None).await.0);
+    }
+    for i in 0..12 {
+        for room in rooms {
+            let posted = alice.posted(room, &format!("{room} {i}")).await;
+            if i % 4 == 1 {
+                let edited = alice
+                    .send_json(
+                        Method::PATCH,
+                        &format!("/api/messages/{}", posted["id"]),
+                        &json!({"message": format!("{room} {i}, edited")}),
+                    )
+                    .await;
+                assert_eq!(edited.status(), StatusCode::OK);
+            }
+        }
+    }
+    // Each room's log as a live stream saw it: 12 messages and 3 edits.
+    let mut logs = Vec::new();
+    for stream in &mut watching {
+        logs.push(stream.changes(15).await);
+    }
+
+    let mut resuming = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let log = &logs[i % 2];
+        let from = if i % 4 < 2 { 0 } else { 6 };
+        let only_edits = i % 3 == 0;
+        let filter = if only_edits {
+            "?types=message.updated"
+        } else {
+            ""
+        };
+        let url = app.url(&format!("/api/rooms/{}/events{filter}", rooms[i % 2]));
+        let last_event_id = log[from].id.clone().expect("id");
+        let expected: Vec<SseEvent> = log[from + 1..]
+            .iter()
+            .filter(|event| !only_edits || event.event == "message.updated")
+            .cloned()
+            .collect();
+        let client = app.client.clone();
+        resuming.spawn(async move {
+            let (stream, replayed) =
+                SseClient::connect_ready_to(&client, &url, Some(&last_event_id)).await;
+            assert_eq!(
+                replayed, expected,
+                "stream {i}: {url} after {last_event_id}"
+            );
+            (i, stream)
+        });
+    }
+    let mut resumed = resuming.join_all().await;
+    resumed.sort_by_key(|(i, _)| *i);
+
+    // Then live, each from where its backlog ended.
+    for room in rooms {
+        let posted = alice.posted(room, &format!("{room} live")).await;
+        alice
+            .send_json(
+                Method::PATCH,
+                &format!("/api/messages/{}", posted["id"]),
+                &json!({"message": format!("{room} live, edited")}),
+            )
+            .await;
+    }
+    for (i, stream) in &mut resumed {
+        let next = stream.expect_event().await;
+        let expected = if *i % 3 == 0 {
+            format!("{} live, edited", rooms[*i % 2])
+        } else {
+            format!("{} live", rooms[*i % 2])
+        };
+        assert_eq!(next.json()["message"], json!(expected), "stream {i}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
