@@ -144,12 +144,14 @@ impl Hub {
         HeadTicket(self.head_reads().started)
     }
 
-    /// The log's committed head, read after the registration `ticket` was taken at: by
-    /// `read` itself, or by a read another stream started after that moment and that is
-    /// still running or done (it is as good as one of our own: it began after our
-    /// registration). When thousands of streams open or resume at once, they share a few
-    /// reads instead of each taking a database round trip. If the shared read fails, or
-    /// the stream running it goes away first, the caller reads for itself.
+    /// The log's committed head, read after the registration `ticket` was taken at: by a
+    /// read that began after that moment, whichever stream started it (it is as good as
+    /// one of our own). At most one read runs at a time: a stream registered while one
+    /// runs waits for it to end, and the streams that waited share the next one. When
+    /// thousands of streams open or resume at once, that is one database round trip per
+    /// read's duration, not one per stream, and no stream waits for more than two reads.
+    /// If the stream running a read goes away, or the read fails, the next waiter starts
+    /// another.
     pub async fn committed_head<E, F, Fut>(
         &self,
         ticket: HeadTicket,
@@ -159,31 +161,55 @@ impl Hub {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Position, E>>,
     {
-        let joined = match &self.head_reads().newest {
-            Some((number, result)) if *number >= ticket.0 => Some(result.clone()),
-            _ => None,
-        };
-        if let Some(mut result) = joined {
-            loop {
-                if let Some(head) = *result.borrow_and_update() {
+        enum Step {
+            Share(watch::Receiver<Option<Position>>),
+            WaitFor(watch::Receiver<Option<Position>>),
+            Run(watch::Sender<Option<Position>>),
+        }
+        loop {
+            let step = {
+                let mut reads = self.head_reads();
+                // Done, or still running: no result yet, and the stream running it is
+                // still there.
+                let usable = |result: &watch::Receiver<Option<Position>>| {
+                    result.borrow().is_some() || result.has_changed().is_ok()
+                };
+                match &reads.newest {
+                    Some((number, result)) if *number >= ticket.0 && usable(result) => {
+                        Step::Share(result.clone())
+                    }
+                    // Began before the registration, and still running.
+                    Some((_, result)) if result.borrow().is_none() && usable(result) => {
+                        Step::WaitFor(result.clone())
+                    }
+                    _ => {
+                        let (publish, result) = watch::channel(None);
+                        let number = reads.started;
+                        reads.started += 1;
+                        reads.newest = Some((number, result));
+                        Step::Run(publish)
+                    }
+                }
+            };
+            match step {
+                Step::Share(mut result) => loop {
+                    if let Some(head) = *result.borrow_and_update() {
+                        return Ok(head);
+                    }
+                    if result.changed().await.is_err() {
+                        break;
+                    }
+                },
+                Step::WaitFor(mut result) => {
+                    let _ = result.changed().await;
+                }
+                Step::Run(publish) => {
+                    let head = read().await?;
+                    publish.send_replace(Some(head));
                     return Ok(head);
                 }
-                if result.changed().await.is_err() {
-                    break;
-                }
             }
-            return read().await;
         }
-        let (publish, result) = watch::channel(None);
-        {
-            let mut reads = self.head_reads();
-            let number = reads.started;
-            reads.started += 1;
-            reads.newest = Some((number, result));
-        }
-        let head = read().await?;
-        publish.send_replace(Some(head));
-        Ok(head)
     }
 
     fn routes(&self) -> MutexGuard<'_, Routes> {
@@ -370,7 +396,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_head_read_is_shared_only_by_streams_registered_before_it_began() {
+    async fn a_head_read_is_shared_only_by_streams_registered_before_it_began_and_one_at_a_time() {
         let hub = Hub::new(Position::START);
         let (first_ticket, early_ticket) = (hub.head_ticket(), hub.head_ticket());
         let (began, has_begun) = tokio::sync::oneshot::channel();
@@ -392,18 +418,56 @@ mod tests {
             Ok::<_, ()>(Position { xid: 9, id: 9 })
         }));
         assert!(futures_util::poll!(&mut early).is_pending());
-        // Registered after it began: that read may predate a commit this stream must
-        // cover, so it reads for itself, even while the first is still running.
-        let late_ticket = hub.head_ticket();
-        let late = hub
-            .committed_head(late_ticket, || async {
-                Ok::<_, ()>(Position { xid: 2, id: 7 })
+        // Registered after it began: that read may predate a commit these streams must
+        // cover, so they wait for it to end and then share one read of their own.
+        let late_tickets = [hub.head_ticket(), hub.head_ticket(), hub.head_ticket()];
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut late: Vec<_> = late_tickets
+            .into_iter()
+            .map(|ticket| {
+                let reads = Arc::clone(&reads);
+                Box::pin(hub.committed_head(ticket, move || async move {
+                    reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok::<_, ()>(Position { xid: 2, id: 7 })
+                }))
             })
-            .await;
-        assert_eq!(late, Ok(Position { xid: 2, id: 7 }));
+            .collect();
+        for waiting in &mut late {
+            assert!(futures_util::poll!(waiting).is_pending());
+        }
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 0);
         let _ = release.send(());
         assert_eq!(first.await.expect("first"), Ok(Position { xid: 1, id: 5 }));
         assert_eq!(early.await, Ok(Position { xid: 1, id: 5 }));
+        for waiting in late {
+            assert_eq!(waiting.await, Ok(Position { xid: 2, id: 7 }));
+        }
+        assert_eq!(
+            reads.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one read for all three"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_the_stream_running_a_head_read_goes_away_a_waiting_one_reads() {
+        let hub = Hub::new(Position::START);
+        let ticket = hub.head_ticket();
+        let mut gone =
+            Box::pin(hub.committed_head(ticket, std::future::pending::<Result<Position, ()>>));
+        assert!(futures_util::poll!(&mut gone).is_pending());
+        let mut sharing = Box::pin(
+            hub.committed_head(ticket, || async { Ok::<_, ()>(Position { xid: 3, id: 1 }) }),
+        );
+        assert!(futures_util::poll!(&mut sharing).is_pending());
+        let later = hub.head_ticket();
+        let mut waiting = Box::pin(
+            hub.committed_head(later, || async { Ok::<_, ()>(Position { xid: 4, id: 1 }) }),
+        );
+        assert!(futures_util::poll!(&mut waiting).is_pending());
+        drop(gone);
+        assert_eq!(sharing.await, Ok(Position { xid: 3, id: 1 }));
+        assert_eq!(waiting.await, Ok(Position { xid: 3, id: 1 }));
     }
 
     #[test]
