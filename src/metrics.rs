@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -46,6 +46,44 @@ pub struct Metrics {
     pub replay_pages_sent: Counter,
     pub writes_waiting: Gauge,
     pub write_batches: Counter,
+    /// `parley_recent_lookups_total{outcome="hit"}` and `{outcome="miss"}`.
+    pub recent_hits: Counter,
+    pub recent_misses: Counter,
+    pub recent_loads: Counter,
+    pub recent_evictions: Counter,
+    pub recent_rooms: Gauge,
+    pub recent_bytes: Gauge,
+    /// `parley_presence_writes_total{change="join"}` and `{change="leave"}`.
+    pub presence_joins: Counter,
+    pub presence_leaves: Counter,
+    pub presence_rooms: Gauge,
+    pub presence_members: Gauge,
+}
+
+/// Whether a room's first page was answered from memory (`realtime::recent`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RecentLabels {
+    pub outcome: RecentOutcome,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum RecentOutcome {
+    hit,
+    miss,
+}
+
+/// A presence change this process wrote to the log.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PresenceLabels {
+    pub change: PresenceChange,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum PresenceChange {
+    join,
+    leave,
 }
 
 fn latency_histogram() -> Histogram {
@@ -147,6 +185,64 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Batches of single-statement writes run (each one transaction; events_appended over this is the mean batch)",
         write_batches.clone(),
     );
+    let recent_lookups = Family::<RecentLabels, Counter>::default();
+    registry.register(
+        "recent_lookups",
+        "First pages of room lists looked up in memory (hit) or not found there (miss: read from the database)",
+        recent_lookups.clone(),
+    );
+    let outcome = |outcome| {
+        recent_lookups
+            .get_or_create(&RecentLabels { outcome })
+            .clone()
+    };
+    let (recent_hits, recent_misses) = (outcome(RecentOutcome::hit), outcome(RecentOutcome::miss));
+    let (recent_loads, recent_evictions) = (Counter::default(), Counter::default());
+    registry.register(
+        "recent_loads",
+        "Rooms loaded into the recent-messages memory from the database",
+        recent_loads.clone(),
+    );
+    registry.register(
+        "recent_evictions",
+        "Rooms dropped from the recent-messages memory by its bounds",
+        recent_evictions.clone(),
+    );
+    let (recent_rooms, recent_bytes) = (Gauge::default(), Gauge::default());
+    registry.register(
+        "recent_rooms",
+        "Rooms whose newest messages are kept in memory",
+        recent_rooms.clone(),
+    );
+    registry.register(
+        "recent_bytes",
+        "Bytes of messages kept in memory (bounded by --recent-memory)",
+        recent_bytes.clone(),
+    );
+    let presence_writes = Family::<PresenceLabels, Counter>::default();
+    registry.register(
+        "presence_writes",
+        "presence.joined and presence.left events this process wrote (a member's first stream anywhere, or the end of their grace)",
+        presence_writes.clone(),
+    );
+    let change = |change| {
+        presence_writes
+            .get_or_create(&PresenceLabels { change })
+            .clone()
+    };
+    let (presence_joins, presence_leaves) =
+        (change(PresenceChange::join), change(PresenceChange::leave));
+    let (presence_rooms, presence_members) = (Gauge::default(), Gauge::default());
+    registry.register(
+        "presence_rooms",
+        "Rooms with an open stream on this process",
+        presence_rooms.clone(),
+    );
+    registry.register(
+        "presence_members",
+        "Signed-in members of rooms with a stream on this process, or within their grace after the last closed",
+        presence_members.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -165,6 +261,16 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         replay_pages_sent,
         writes_waiting,
         write_batches,
+        recent_hits,
+        recent_misses,
+        recent_loads,
+        recent_evictions,
+        recent_rooms,
+        recent_bytes,
+        presence_joins,
+        presence_leaves,
+        presence_rooms,
+        presence_members,
     }
 });
 

@@ -26,6 +26,7 @@ use crate::db::presence::{self, Here, MemberKey};
 use crate::db::rooms;
 use crate::error::ApiError;
 use crate::event::{EventType, Position};
+use crate::metrics::METRICS;
 
 /// How often large rooms get `presence.count` (when it changed).
 pub const COUNT_EVERY: Duration = Duration::from_secs(5);
@@ -143,6 +144,12 @@ impl Presence {
         self.server.load(Ordering::SeqCst)
     }
 
+    /// Rooms with a stream on this process, and members with a stream of a room here or
+    /// within their grace after the last one closed, for `/metrics`.
+    pub fn local_counts(&self) -> (usize, usize) {
+        (lock(&self.rooms).len(), lock(&self.members).len())
+    }
+
     /// This process's id and its anonymous streams of the room, which snapshots take as
     /// they are now rather than as last written.
     pub fn here(&self, namespace: &str, room: &str) -> Here {
@@ -214,6 +221,9 @@ impl Presence {
             })
             .await?;
         self.db.appended(usize::from(appended));
+        if appended {
+            METRICS.presence_joins.inc();
+        }
         Ok(())
     }
 
@@ -226,6 +236,9 @@ impl Presence {
             .run(move |conn| Ok(conn.transaction(|conn| presence::leave(conn, server, &member))?))
             .await?;
         self.db.appended(usize::from(appended));
+        if appended {
+            METRICS.presence_leaves.inc();
+        }
         Ok(())
     }
 

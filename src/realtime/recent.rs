@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::db::commits::Commits;
 use crate::db::room_snapshot::{RoomSnapshot, SnapshotBounds};
 use crate::event::{Event, EventType, Position};
+use crate::metrics::METRICS;
 
 /// How long a list waits for the reader to reach this process's acknowledged writes
 /// before it reads the database instead. The reader is woken by every commit, so this is
@@ -69,7 +70,7 @@ pub enum Lookup {
     Miss(Option<Ticket>),
 }
 
-/// Counters for tests and operators.
+/// Counters for tests (this instance's) and operators (the process's, in `/metrics`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecentStats {
     pub hits: u64,
@@ -78,6 +79,28 @@ pub struct RecentStats {
     pub evictions: u64,
     pub rooms: usize,
     pub bytes: usize,
+}
+
+impl RecentStats {
+    fn hit(&mut self) {
+        self.hits += 1;
+        METRICS.recent_hits.inc();
+    }
+
+    fn missed(&mut self) {
+        self.misses += 1;
+        METRICS.recent_misses.inc();
+    }
+
+    fn loaded(&mut self) {
+        self.loads += 1;
+        METRICS.recent_loads.inc();
+    }
+
+    fn evicted(&mut self) {
+        self.evictions += 1;
+        METRICS.recent_evictions.inc();
+    }
 }
 
 pub struct Recent {
@@ -316,7 +339,7 @@ impl Inner {
                 return;
             };
             self.remove(&namespace, &room);
-            self.stats.evictions += 1;
+            self.stats.evicted();
         }
     }
 
@@ -515,14 +538,14 @@ impl Recent {
         });
         match found {
             Some(Found::Rows(rows)) => {
-                inner.stats.hits += 1;
+                inner.stats.hit();
                 return Lookup::Rows {
                     rows,
                     position: head,
                 };
             }
             Some(Found::NoNote) => {
-                inner.stats.hits += 1;
+                inner.stats.hit();
                 return Lookup::NoNote;
             }
             Some(Found::TooFew { shrunk }) => {
@@ -530,16 +553,16 @@ impl Recent {
                 if shrunk {
                     inner.remove(namespace, room);
                 }
-                inner.stats.misses += 1;
+                inner.stats.missed();
                 return Lookup::Miss(None);
             }
             Some(Found::NotYet) => {
-                inner.stats.misses += 1;
+                inner.stats.missed();
                 return Lookup::Miss(None);
             }
             None => {}
         }
-        inner.stats.misses += 1;
+        inner.stats.missed();
         let key = (namespace.to_owned(), room.to_owned());
         if !inner.seen.remove(&key) {
             if inner.seen.len() >= self.limits.rooms.max(64) {
@@ -618,7 +641,7 @@ impl Recent {
         entry.bytes = bytes;
         entry.state = State::Kept(room);
         inner.bytes = inner.bytes.saturating_sub(before) + bytes;
-        inner.stats.loads += 1;
+        inner.stats.loaded();
         inner.evict(&self.limits);
         // `ticket` is dropped here and finds the room kept, not loading.
     }

@@ -19,7 +19,8 @@ pub async fn read_health() -> web::Json<Health> {
 /// Prometheus metrics
 ///
 /// Requests by route and status with latencies, open event streams, events appended,
-/// dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+/// dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+/// recent-messages memory, and presence.
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(), responses(
     (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
 ))]
@@ -28,6 +29,12 @@ pub async fn read_metrics(state: web::Data<AppState>) -> HttpResponse {
     METRICS.pool_connections.set(i64::from(connections));
     METRICS.pool_idle_connections.set(i64::from(idle));
     METRICS.subscribers.set(state.hub.subscriber_count() as i64);
+    let recent = state.recent.stats();
+    METRICS.recent_rooms.set(recent.rooms as i64);
+    METRICS.recent_bytes.set(recent.bytes as i64);
+    let (rooms, members) = state.presence.local_counts();
+    METRICS.presence_rooms.set(rooms as i64);
+    METRICS.presence_members.set(members as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(METRICS.render())

@@ -55,7 +55,8 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description Requests by route and status with latencies, open event streams, events appended,
-         *     dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+         *     dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+         *     recent-messages memory, and presence.
          */
         get: operations["read_metrics"];
         put?: never;

@@ -45,7 +45,8 @@ def sync_detailed(
     """Prometheus metrics
 
      Requests by route and status with latencies, open event streams, events appended,
-    dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+    dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+    recent-messages memory, and presence.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -71,7 +72,8 @@ def sync(
     """Prometheus metrics
 
      Requests by route and status with latencies, open event streams, events appended,
-    dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+    dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+    recent-messages memory, and presence.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,7 +95,8 @@ async def asyncio_detailed(
     """Prometheus metrics
 
      Requests by route and status with latencies, open event streams, events appended,
-    dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+    dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+    recent-messages memory, and presence.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,7 +120,8 @@ async def asyncio(
     """Prometheus metrics
 
      Requests by route and status with latencies, open event streams, events appended,
-    dispatched and delivered, catch-ups of slow subscribers, and database pool use.
+    dispatched and delivered, catch-ups of slow subscribers, database pool use, the
+    recent-messages memory, and presence.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
