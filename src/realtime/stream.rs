@@ -8,7 +8,7 @@
 //! itself: an idle stream is its connection, its body and its hub registration, and an
 //! event reaches the socket with no task of the stream's own to wake in between.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -58,14 +58,30 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n";
 /// drop a page its socket does not take (see `replay::ReplayBudget`).
 type PageSlot = Mutex<Option<Page>>;
 
+/// A page read from the log (shared with the other streams that read it, and holding its
+/// share of the replay budget), and how far this stream's socket has taken it. Frames are
+/// made one at a time as the socket takes them, so that a page shared by thousands of
+/// resuming streams costs each of them a cursor, not a copy.
 struct Page {
-    frames: VecDeque<Frame>,
-    /// The page read from the log, shared with the other streams that read it, and its
-    /// share of the replay budget with it.
-    _read: Arc<ReplayPage>,
+    read: Arc<ReplayPage>,
+    next: usize,
+    stream: Arc<Stream>,
     /// Dropped with the page, once the socket has taken its last frame: the stream may
     /// read the next one.
     _taken: oneshot::Sender<()>,
+}
+
+impl Page {
+    /// The frame of the page's next event that the client asked for.
+    fn next_frame(&mut self) -> Option<Frame> {
+        while let Some(event) = self.read.events.get(self.next) {
+            self.next += 1;
+            if self.stream.wants(event.kind) {
+                return Some(Frame::of(event));
+            }
+        }
+        None
+    }
 }
 
 enum Outgoing {
@@ -411,7 +427,7 @@ impl ToSocket {
                 let mut current = lock(slot);
                 match current.as_mut() {
                     Some(taking) => {
-                        if let Some(frame) = taking.frames.pop_front() {
+                        if let Some(frame) = taking.next_frame() {
                             return Poll::Ready(Some(Next::Frame(frame)));
                         }
                         // All taken: the page goes, and the stream may read the next.
@@ -547,33 +563,29 @@ impl CatchUp {
                 self.send_marker(Marker::Reset, reset_at).await?;
                 return Ok(reset_at);
             }
-            let frames: VecDeque<Frame> = page
-                .events
-                .iter()
-                .filter_map(|event| self.frame(event))
-                .collect();
             after = page.reached;
-            self.send_page(frames, page).await?;
+            self.send_page(page).await?;
         }
         Ok(after)
     }
 
-    /// The event's frame, or `None` if the client did not ask for its type.
-    fn frame(&self, event: &Event) -> Option<Frame> {
-        self.stream.wants(event.kind).then(|| Frame::of(event))
-    }
-
-    /// Hands a replay page to the socket and waits until the socket has taken all of it, for
-    /// at most the stall timeout from now.
-    async fn send_page(&self, frames: VecDeque<Frame>, read: Arc<ReplayPage>) -> Result<(), End> {
-        if frames.is_empty() {
+    /// Hands a replay page to the socket (the events of it the client asked for) and waits
+    /// until the socket has taken all of it, for at most the stall timeout from now.
+    async fn send_page(&self, read: Arc<ReplayPage>) -> Result<(), End> {
+        let stream = &self.stream;
+        let count = read
+            .events
+            .iter()
+            .filter(|event| stream.wants(event.kind))
+            .count() as u64;
+        if count == 0 {
             return Ok(());
         }
-        let count = frames.len() as u64;
         let (taken, was_taken) = oneshot::channel();
         let slot = Arc::new(Mutex::new(Some(Page {
-            frames,
-            _read: read,
+            read,
+            next: 0,
+            stream: Arc::clone(stream),
             _taken: taken,
         })));
         let deadline = tokio::time::Instant::now() + self.stream.replays.stall_timeout();
