@@ -28,6 +28,7 @@ use diesel::r2d2::Pool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::error::ApiError;
+use crate::metrics::METRICS;
 use batch::{Pending, Queue, Queues, Reply, Running};
 use commits::Commits;
 use outbox::{Outbox, Outcome, Statement};
@@ -217,19 +218,25 @@ impl Db {
                 for outcome in &outcomes {
                     pooled.observe(outcome);
                 }
-                let appended = outcomes
+                let appended: usize = outcomes
                     .iter()
                     .filter_map(|outcome| outcome.as_ref().ok())
                     .map(outbox::appended_by::<S>)
                     .sum();
+                if appended > 0 {
+                    db.commits.counted();
+                    METRICS.events_appended.inc_by(appended as u64);
+                }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A request that went away meanwhile has no one to answer: its write
                     // stands, as any write whose client disconnects after sending it.
                     let _ = reply.send(outcome);
                 }
-                // The answers first: the reader it wakes queries the database, and on a
-                // busy machine would otherwise run ahead of the responses.
-                db.appended(appended);
+                // The answers first: the reader's read of the log would otherwise run
+                // ahead of the responses.
+                if appended > 0 {
+                    db.commits.after_commit(&mut pooled.conn);
+                }
                 batch = running.next();
             }
         });
@@ -248,9 +255,7 @@ impl Db {
     pub fn appended(&self, events: usize) {
         if events > 0 {
             self.commits.committed();
-            crate::metrics::METRICS
-                .events_appended
-                .inc_by(events as u64);
+            METRICS.events_appended.inc_by(events as u64);
         }
     }
 

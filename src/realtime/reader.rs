@@ -1,18 +1,21 @@
 //! One reader per server process: it follows the event log and hands each new event to
 //! the hub, in log order.
 //!
-//! A write in this process wakes it directly after committing (`db::commits`). Writes in
-//! other processes on the same database reach it through a dedicated `LISTEN` connection
-//! (tokio-postgres, push-based): each process sends one `NOTIFY` on that same connection
-//! per burst of its own commits, when another process listens, and ignores its own. A short poll covers a wake-up lost
-//! while that connection was down, and transactions that held back `xmin` (see
-//! docs/event-log.md). Correctness never depends on a wake-up: the reader always re-reads
-//! the log from the last position it dispatched.
+//! A batch of this process's writes runs the reader's cycle itself, right after it commits
+//! and answers, on its own connection (`Follower`, as `db::commits::AfterCommit`); any
+//! other write in this process wakes the reader's task. Writes in other processes on the
+//! same database reach it through a dedicated `LISTEN` connection (tokio-postgres,
+//! push-based): each process sends one `NOTIFY` on that same connection per burst of its
+//! own commits, when another process listens, and ignores its own. A short poll covers a
+//! wake-up lost while that connection was down, and transactions that held back `xmin`
+//! (see docs/event-log.md). Correctness never depends on a wake-up: each cycle re-reads
+//! the log from the last position dispatched, and one runs at a time.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
+use diesel::{PgConnection, QueryResult};
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
@@ -20,7 +23,7 @@ use tokio_postgres::AsyncMessage;
 use super::ephemeral::{self, Ephemeral};
 use super::hub::Hub;
 use super::recent::Recent;
-use crate::db::commits::Commits;
+use crate::db::commits::{AfterCommit, Commits};
 use crate::db::{Db, event_log, room_snapshot};
 use crate::metrics::METRICS;
 
@@ -50,8 +53,15 @@ impl Reader {
         ephemeral: Arc<Ephemeral>,
     ) -> Self {
         let commits = db.commits();
+        let follower = Arc::new(Follower {
+            hub,
+            recent,
+            commits: Arc::clone(&commits),
+            reading: Mutex::new(()),
+        });
+        commits.set_after_commit(Arc::clone(&follower) as Arc<dyn AfterCommit>);
         let listener = tokio::spawn(listen(database_url, Arc::clone(&commits), ephemeral));
-        let reader = tokio::spawn(follow(db.clone(), Arc::clone(&hub), recent, commits));
+        let reader = tokio::spawn(follow(db.clone(), follower, commits));
         let pruner = tokio::spawn(prune(db, retention));
         Self {
             tasks: vec![listener, reader, pruner],
@@ -65,50 +75,92 @@ impl Reader {
     }
 }
 
-async fn follow(db: Db, hub: Arc<Hub>, recent: Arc<Recent>, commits: Arc<Commits>) {
-    loop {
-        tokio::select! {
-            () = commits.reader_woken() => {}
-            () = tokio::time::sleep(POLL) => {}
-        }
-        if hub.is_closed() {
-            return;
+/// The reader's cycle: read the log from the hub's head to its end (everything below
+/// `xmin`) and hand it to the recent-messages memory and the hub, in order. Run by the
+/// reader's own task when woken (another process's commit, a poll, a write that is not
+/// batched), and right after each batch of this process's writes by the thread that
+/// committed it, on its connection ([`AfterCommit`]); never by two at once.
+struct Follower {
+    hub: Arc<Hub>,
+    recent: Arc<Recent>,
+    commits: Arc<Commits>,
+    reading: Mutex<()>,
+}
+
+impl Follower {
+    fn cycle(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        if self.hub.is_closed() {
+            return Ok(());
         }
         // Read-your-writes for lists answered from memory (`recent`): the commits counted
         // before this snapshot are below its `xmax`, and everything below its `xmin` is
         // read by the end of this cycle. Only while a list waits for that (see
         // `Recent::needs_fence`), so a server that only reads or writes pays nothing.
-        let acknowledged = commits.acknowledged();
-        let fence = if recent.needs_fence(acknowledged) {
-            db.run(|conn| Ok(room_snapshot::snapshot_bounds(conn)?))
-                .await
-                .ok()
+        let acknowledged = self.commits.acknowledged();
+        let fence = if self.recent.needs_fence(acknowledged) {
+            Some(room_snapshot::snapshot_bounds(conn)?)
         } else {
             None
         };
         loop {
-            let after = hub.head();
-            match db
-                .run(move |conn| Ok(event_log::read_committed_after(conn, after, BATCH)?))
-                .await
-            {
-                Ok(batch) => {
-                    let full = batch.len() as i64 == BATCH;
-                    METRICS.events_dispatched.inc_by(batch.len() as u64);
-                    recent.apply(&batch);
-                    hub.dispatch(batch);
-                    if !full {
-                        if let Some(bounds) = fence {
-                            recent.fence(acknowledged, bounds);
-                        }
-                        break;
-                    }
+            let batch = event_log::read_committed_after(conn, self.hub.head(), BATCH)?;
+            let full = batch.len() as i64 == BATCH;
+            METRICS.events_dispatched.inc_by(batch.len() as u64);
+            self.recent.apply(&batch);
+            self.hub.dispatch(batch);
+            if !full {
+                if let Some(bounds) = fence {
+                    self.recent.fence(acknowledged, bounds);
                 }
-                Err(error) => {
-                    tracing::warn!(error = %error, "could not read the event log; retrying");
-                    break;
-                }
+                return Ok(());
             }
+        }
+    }
+
+    fn reading(&self) -> MutexGuard<'_, ()> {
+        // Guards no data: a panic while holding it leaves nothing half-done.
+        self.reading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl AfterCommit for Follower {
+    fn after_commit(&self, conn: &mut PgConnection) -> bool {
+        let _reading = match self.reading.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // Reading now, maybe from before this commit: the wake-up makes it read again.
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        match self.cycle(conn) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::debug!(%error, "could not read the event log after a commit");
+                false
+            }
+        }
+    }
+}
+
+async fn follow(db: Db, follower: Arc<Follower>, commits: Arc<Commits>) {
+    loop {
+        tokio::select! {
+            () = commits.reader_woken() => {}
+            () = tokio::time::sleep(POLL) => {}
+        }
+        if follower.hub.is_closed() {
+            return;
+        }
+        let cycle = Arc::clone(&follower);
+        let read = db
+            .run(move |conn| {
+                let _reading = cycle.reading();
+                Ok(cycle.cycle(conn)?)
+            })
+            .await;
+        if let Err(error) = read {
+            tracing::warn!(error = %error, "could not read the event log; retrying");
         }
     }
 }
