@@ -161,12 +161,28 @@ pub struct PageEnd {
     pub more: bool,
 }
 
+/// The retention floor, as read by a replay statement alongside its rows.
 #[derive(QueryableByName)]
-struct PageEndRow {
+struct FloorColumns {
     #[diesel(sql_type = BigInt)]
     floor_xid: i64,
     #[diesel(sql_type = BigInt)]
     floor_id: i64,
+}
+
+impl FloorColumns {
+    fn position(&self) -> Position {
+        Position {
+            xid: self.floor_xid,
+            id: self.floor_id,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct PageEndRow {
+    #[diesel(embed)]
+    floor: FloorColumns,
     #[diesel(sql_type = Nullable<BigInt>)]
     xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -222,10 +238,7 @@ pub fn replay_page(
         .bind::<Text, _>(target.room().unwrap_or_default())
         .bind::<BigInt, _>(i64::try_from(max_bytes).unwrap_or(i64::MAX))
         .get_result::<PageEndRow>(conn)?;
-    let floor = Position {
-        xid: row.floor_xid,
-        id: row.floor_id,
-    };
+    let floor = row.floor.position();
     let page = match (row.xid, row.id, row.bytes, row.taken, row.seen) {
         (Some(xid), Some(id), Some(bytes), Some(taken), Some(seen)) => Some(PageEnd {
             end: Position { xid, id },
@@ -240,10 +253,8 @@ pub fn replay_page(
 
 #[derive(QueryableByName)]
 struct ReplayRow {
-    #[diesel(sql_type = BigInt)]
-    floor_xid: i64,
-    #[diesel(sql_type = BigInt)]
-    floor_id: i64,
+    #[diesel(embed)]
+    floor: FloorColumns,
     #[diesel(sql_type = Nullable<BigInt>)]
     xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -307,10 +318,9 @@ pub fn replay(
         .bind::<BigInt, _>(limit)
         .bind::<Text, _>(target.room().unwrap_or_default())
         .load::<ReplayRow>(conn)?;
-    let floor = rows.first().map_or(Position::START, |row| Position {
-        xid: row.floor_xid,
-        id: row.floor_id,
-    });
+    let floor = rows
+        .first()
+        .map_or(Position::START, |row| row.floor.position());
     let events = into_events(rows.into_iter().filter_map(ReplayRow::event).collect());
     Ok((events, Completeness::of(after, floor)))
 }
