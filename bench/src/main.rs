@@ -366,6 +366,14 @@ struct SoakArgs {
     /// How long after the last write every subscriber may take to receive everything.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     grace: Duration,
+    #[command(flatten)]
+    own: OwnServer,
+}
+
+/// The PostgreSQL cluster and `parley` server a subcommand starts for itself (`soak`,
+/// `storm`), in a scratch directory.
+#[derive(Debug, Args)]
+struct OwnServer {
     /// The server binary. Default: `parley` next to this program.
     #[arg(long)]
     parley: Option<PathBuf>,
@@ -373,12 +381,38 @@ struct SoakArgs {
     #[arg(long)]
     pg_bin_dir: Option<PathBuf>,
     /// One more flag for the server, e.g. `--server-arg=--db-pool-size=8` (repeatable).
-    /// It gets `--database-url` and `--listen 127.0.0.1:0` already.
+    /// It gets `--database-url` and `--listen` already (and, from `storm`,
+    /// `--max-streams-per-address 0` and `--registrations-per-minute 0`).
     #[arg(long, allow_hyphen_values = true)]
     server_arg: Vec<String>,
-    /// Keep the scratch directory (the cluster and the server's log) instead of deleting it.
+    /// Keep the scratch directory (the cluster and the server logs) instead of deleting it.
     #[arg(long)]
     keep: bool,
+}
+
+impl OwnServer {
+    /// The server binary, which must exist.
+    fn binary(&self) -> Result<PathBuf> {
+        let binary = match &self.parley {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()
+                .context("where is parley-bench?")?
+                .with_file_name("parley"),
+        };
+        ensure!(
+            binary.is_file(),
+            "{} does not exist: build it (`cargo build --release --bin parley`) or pass --parley",
+            binary.display()
+        );
+        Ok(binary)
+    }
+
+    fn cluster_options(&self) -> ClusterOptions {
+        ClusterOptions {
+            bin_dir: self.pg_bin_dir.clone(),
+            ..ClusterOptions::default()
+        }
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -3405,10 +3439,10 @@ impl SoakSetup<'_> {
             self.server.binary.display(),
             self.server.pid,
             self.server.base,
-            if self.args.server_arg.is_empty() {
+            if self.args.own.server_arg.is_empty() {
                 String::new()
             } else {
-                format!(" and {}", self.args.server_arg.join(" "))
+                format!(" and {}", self.args.own.server_arg.join(" "))
             }
         );
         let (chats, tag) = (self.args.rooms.div_ceil(2), self.tag);
@@ -3631,31 +3665,19 @@ fn duration_cell(duration: Duration) -> String {
 
 async fn soak(args: SoakArgs) -> Result<bool> {
     check_soak_args(&args)?;
-    let binary = match &args.parley {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()
-            .context("where is parley-bench?")?
-            .with_file_name("parley"),
-    };
-    ensure!(
-        binary.is_file(),
-        "{} does not exist: build it (`cargo build --release --bin parley`) or pass --parley",
-        binary.display()
-    );
-    let scratch = Scratch::create(args.keep)?;
-    let options = ClusterOptions {
-        bin_dir: args.pg_bin_dir.clone(),
-        ..ClusterOptions::default()
-    };
+    let binary = args.own.binary()?;
+    let scratch = Scratch::create(args.own.keep)?;
+    let options = args.own.cluster_options();
     let cluster = start_soak_cluster(scratch.path.clone(), options.clone()).await?;
     let log = scratch.path.join("parley.log");
-    let server = SoakServer::start(&binary, &cluster.url("parley"), &args.server_arg, log).await?;
+    let server =
+        SoakServer::start(&binary, &cluster.url("parley"), &args.own.server_arg, log).await?;
     let log = server.log.clone();
     let result = soak_run(&args, &scratch, &server, options, cluster).await;
     let stopped = server.stop().await;
     let (clean, cluster) = result?;
     println!("server: {}", stopped?);
-    if !clean && !args.keep {
+    if !clean && !args.own.keep {
         // The scratch directory goes away: keep the log, where the reasons are.
         let kept = scratch.path.with_extension("log");
         match std::fs::copy(&log, &kept) {
@@ -3670,7 +3692,7 @@ async fn soak(args: SoakArgs) -> Result<bool> {
     if let Err(error) = &cluster_stopped {
         println!("could not stop PostgreSQL at the end: {error:#}");
     }
-    if args.keep {
+    if args.own.keep {
         println!("kept {} (cluster and server log)", scratch.path.display());
     }
     Ok(clean && cluster_stopped.is_ok())

@@ -7,14 +7,12 @@
 //! the log.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::Args;
-use parley::db::cluster::ClusterOptions;
 use parley_testing::sse::SseClient;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -22,9 +20,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::{
-    REQUEST_TIMEOUT, Scratch, SoakServer, created_text, expected_in_room, http_client, mib,
-    prepare_open_files, random_fraction, random_hex, server_cpu_ticks, sign_up, start_soak_cluster,
-    stop_soak_cluster, summary, ticks, vm_rss_kib,
+    OwnServer, REQUEST_TIMEOUT, Scratch, SoakServer, created_text, expected_in_room, http_client,
+    mib, prepare_open_files, random_fraction, random_hex, server_cpu_ticks, sign_up,
+    start_soak_cluster, stop_soak_cluster, summary, ticks, vm_rss_kib,
 };
 
 /// A reconnect storm: the server restarted under many resuming streams.
@@ -61,19 +59,8 @@ pub struct StormArgs {
     /// every stream live and every message received.
     #[arg(long, default_value = "120s", value_parser = super::parse_duration)]
     phase_timeout: Duration,
-    /// The server binary. Default: `parley` next to this program.
-    #[arg(long)]
-    parley: Option<PathBuf>,
-    /// Directory holding `initdb` and `postgres`. Default: found as the server finds it.
-    #[arg(long)]
-    pg_bin_dir: Option<PathBuf>,
-    /// One more flag for the server (repeatable). It gets `--database-url`, `--listen`,
-    /// `--max-streams-per-address 0` and `--registrations-per-minute 0` already.
-    #[arg(long, allow_hyphen_values = true)]
-    server_arg: Vec<String>,
-    /// Keep the scratch directory (the cluster and the server logs).
-    #[arg(long)]
-    keep: bool,
+    #[command(flatten)]
+    own: OwnServer,
 }
 
 /// What one subscriber saw over the whole run.
@@ -284,30 +271,16 @@ pub async fn storm(args: StormArgs) -> Result<bool> {
         args.retry_min <= args.retry_max,
         "--retry-min must not exceed --retry-max"
     );
-    let binary = match &args.parley {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()
-            .context("where is parley-bench?")?
-            .with_file_name("parley"),
-    };
-    ensure!(
-        binary.is_file(),
-        "{} does not exist: build it or pass --parley",
-        binary.display()
-    );
+    let binary = args.own.binary()?;
     prepare_open_files(args.subscribers, None)?;
-    let scratch = Scratch::create(args.keep)?;
-    let options = ClusterOptions {
-        bin_dir: args.pg_bin_dir.clone(),
-        ..ClusterOptions::default()
-    };
-    let cluster = start_soak_cluster(scratch.path.clone(), options).await?;
+    let scratch = Scratch::create(args.own.keep)?;
+    let cluster = start_soak_cluster(scratch.path.clone(), args.own.cluster_options()).await?;
     let database_url = cluster.url("parley");
     let result = storm_run(&args, &binary, &scratch, &database_url).await;
     if let Err(error) = stop_soak_cluster(cluster).await {
         println!("could not stop PostgreSQL at the end: {error:#}");
     }
-    if args.keep {
+    if args.own.keep {
         println!("kept {} (cluster and server logs)", scratch.path.display());
     }
     result
@@ -326,7 +299,7 @@ async fn storm_run(
         "--registrations-per-minute".to_owned(),
         "0".to_owned(),
     ];
-    extra.extend(args.server_arg.iter().cloned());
+    extra.extend(args.own.server_arg.iter().cloned());
     let server = SoakServer::start_on(
         binary,
         database_url,
