@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::schema::events;
@@ -195,6 +197,37 @@ struct PageEndRow {
     seen: Option<i64>,
 }
 
+/// The `WHERE` of a replay read: the target's events in `(after, upto]`, in log order, at
+/// most `limit`, as parameters `$1`–`$7` bound by [`bind_range`]. A namespace's stream
+/// leaves `$7` (the room) unused.
+fn range_sql(target: &Target) -> &'static str {
+    if target.room().is_some() {
+        "namespace = $1 AND room = $7 AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
+         ORDER BY xid, id LIMIT $6"
+    } else {
+        "namespace = $1 AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
+         ORDER BY xid, id LIMIT $6"
+    }
+}
+
+fn bind_range<'a>(
+    query: String,
+    target: &'a Target,
+    after: Position,
+    upto: Position,
+    limit: i64,
+) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+    diesel::sql_query(query)
+        .into_boxed()
+        .bind::<Text, _>(target.namespace())
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(upto.xid)
+        .bind::<BigInt, _>(upto.id)
+        .bind::<BigInt, _>(limit)
+        .bind::<Text, _>(target.room().unwrap_or_default())
+}
+
 /// The next replay page of `target` in `(after, upto]` (see [`PageEnd`]); `None` when
 /// there is nothing left. With whether the range was whole when measured.
 pub fn replay_page(
@@ -205,11 +238,7 @@ pub fn replay_page(
     rows: i64,
     max_bytes: u64,
 ) -> QueryResult<(Option<PageEnd>, Completeness)> {
-    let room = if target.room().is_some() {
-        "AND room = $7"
-    } else {
-        ""
-    };
+    let range = range_sql(target);
     let query = format!(
         "SELECT floor.xid AS floor_xid, floor.id AS floor_id, \
                 page.xid, page.id, page.bytes, page.taken, page.seen \
@@ -219,23 +248,14 @@ pub fn replay_page(
                        sum(size) OVER w AS bytes, row_number() OVER w AS taken, \
                        count(*) OVER () AS seen \
                 FROM (SELECT xid, id, octet_length(data) AS size FROM events \
-                      WHERE namespace = $1 {room} \
-                        AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
-                      ORDER BY xid, id LIMIT $6) AS candidates \
+                      WHERE {range}) AS candidates \
                 WINDOW w AS (ORDER BY xid, id) \
             ) AS sized \
             WHERE taken = 1 OR bytes <= $8 \
             ORDER BY xid DESC, id DESC LIMIT 1 \
          ) AS page ON true"
     );
-    let row = diesel::sql_query(query)
-        .bind::<Text, _>(target.namespace())
-        .bind::<BigInt, _>(after.xid)
-        .bind::<BigInt, _>(after.id)
-        .bind::<BigInt, _>(upto.xid)
-        .bind::<BigInt, _>(upto.id)
-        .bind::<BigInt, _>(rows)
-        .bind::<Text, _>(target.room().unwrap_or_default())
+    let row = bind_range(query, target, after, upto, rows)
         .bind::<BigInt, _>(i64::try_from(max_bytes).unwrap_or(i64::MAX))
         .get_result::<PageEndRow>(conn)?;
     let floor = row.floor.position();
@@ -293,31 +313,16 @@ pub fn replay(
     upto: Position,
     limit: i64,
 ) -> QueryResult<(Vec<Event>, Completeness)> {
-    let room = if target.room().is_some() {
-        "AND room = $7"
-    } else {
-        ""
-    };
+    let range = range_sql(target);
     let query = format!(
         "SELECT floor.xid AS floor_xid, floor.id AS floor_id, \
                 e.xid, e.id, e.namespace, e.room, e.event_type, e.data \
          FROM event_log_floor AS floor LEFT JOIN LATERAL ( \
-            SELECT xid, id, namespace, room, event_type, data FROM events \
-            WHERE namespace = $1 {room} \
-              AND (xid, id) > ($2, $3) AND (xid, id) <= ($4, $5) \
-            ORDER BY xid, id LIMIT $6 \
+            SELECT xid, id, namespace, room, event_type, data FROM events WHERE {range} \
          ) AS e ON true \
          ORDER BY e.xid, e.id"
     );
-    let rows = diesel::sql_query(query)
-        .bind::<Text, _>(target.namespace())
-        .bind::<BigInt, _>(after.xid)
-        .bind::<BigInt, _>(after.id)
-        .bind::<BigInt, _>(upto.xid)
-        .bind::<BigInt, _>(upto.id)
-        .bind::<BigInt, _>(limit)
-        .bind::<Text, _>(target.room().unwrap_or_default())
-        .load::<ReplayRow>(conn)?;
+    let rows = bind_range(query, target, after, upto, limit).load::<ReplayRow>(conn)?;
     let floor = rows
         .first()
         .map_or(Position::START, |row| row.floor.position());
