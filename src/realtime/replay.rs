@@ -36,12 +36,11 @@ const REPLAY_BATCH: i64 = 500;
 /// has not taken within `stall_timeout` is dropped and that response ends there, so that
 /// clients that never read cannot hold the budget for ever; a real client resumes from its
 /// last event.
-#[derive(Clone)]
 pub struct ReplayBudget {
     memory: Arc<Semaphore>,
     total: u32,
     page_bytes: u32,
-    pub stall_timeout: Duration,
+    stall_timeout: Duration,
 }
 
 impl ReplayBudget {
