@@ -208,6 +208,29 @@ async fn comments_need_an_existing_note() {
     assert_eq!(all_messages(&app, "notes/no-such-note").await, [comment]);
 }
 
+/// `request`'s response, or `None` as soon as some backend of the test database waits for
+/// a lock (checked every 10 ms while the request is unanswered).
+async fn answered_or_waiting_for_a_lock<R: std::future::Future>(
+    app: &TestApp,
+    request: R,
+) -> Option<R::Output> {
+    tokio::pin!(request);
+    loop {
+        tokio::select! {
+            response = &mut request => return Some(response),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                let database_url = app.database_url.clone();
+                let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
+                    .await
+                    .expect("lock check");
+                if waits {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// Whether some backend of the test database is waiting for a row lock.
 fn someone_waits_for_a_lock(database_url: &str) -> bool {
     #[derive(diesel::QueryableByName)]
@@ -256,23 +279,8 @@ async fn reads_answer_without_asking_the_event_log_for_its_head() {
     let mut answered = Vec::new();
     let message_path = format!("/api/messages/{id}");
     for path in ["/api/notes", "/api/notes/kept", message_path.as_str()] {
-        let read = app.get(path);
-        tokio::pin!(read);
         // Until the read is answered or (were it to ask for the floor) waits for the lock.
-        let response = loop {
-            tokio::select! {
-                response = &mut read => break Some(response),
-                _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                    let database_url = app.database_url.clone();
-                    let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
-                        .await
-                        .expect("lock check");
-                    if waits {
-                        break None;
-                    }
-                }
-            }
-        };
+        let response = answered_or_waiting_for_a_lock(&app, app.get(path)).await;
         let Some(response) = response else {
             release.send(()).expect("release the floor");
             panic!("a read waited for the event log's floor: {answered:?}");
@@ -321,20 +329,7 @@ async fn a_comment_racing_its_notes_deletion_is_refused() {
     let post = bob.post_message("notes/going", "too late?");
     tokio::pin!(post);
     // Until the post either waits for the note's lock or (were there none) is answered.
-    let answered = loop {
-        tokio::select! {
-            response = &mut post => break Some(response),
-            _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                let database_url = app.database_url.clone();
-                let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
-                    .await
-                    .expect("lock check");
-                if waits {
-                    break None;
-                }
-            }
-        }
-    };
+    let answered = answered_or_waiting_for_a_lock(&app, &mut post).await;
     release.send(()).expect("release the deletion");
     assert_eq!(deletion.await.expect("deletion").expect("delete"), 1);
     let response = match answered {
