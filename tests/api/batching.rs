@@ -13,7 +13,7 @@ use std::sync::mpsc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use parley_testing::process::{Process, clean_command};
-use parley_testing::wait::eventually;
+use parley_testing::wait::{backends_waiting_for_a_lock, eventually};
 use parley_testing::{SseClient, TestUser, assert_problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -46,23 +46,6 @@ fn metric(server: &Process, name: &str) -> f64 {
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or(0.0)
-}
-
-/// Backends of the test's database that wait for a lock.
-fn waiting_for_a_lock(database_url: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = PgConnection::establish(database_url).expect("connect");
-    diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_stat_activity \
-         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    )
-    .get_result::<Count>(&mut conn)
-    .expect("pg_stat_activity")
-    .n
 }
 
 /// A transaction of the test's own, holding what `sql` locks until it is ended: on a
@@ -136,7 +119,7 @@ async fn a_refused_post_in_a_batch_fails_alone_and_the_rest_commit_together_in_o
     });
     let url = database_url.clone();
     eventually("the first comment waits for the note's lock", move || {
-        waiting_for_a_lock(&url) == 1
+        backends_waiting_for_a_lock(&url) == 1
     })
     .await;
 
@@ -264,7 +247,7 @@ async fn a_taken_key_in_a_batch_of_notes_fails_alone_with_409() {
     });
     let url = database_url.clone();
     eventually("the first note waits for the held key", move || {
-        waiting_for_a_lock(&url) == 1
+        backends_waiting_for_a_lock(&url) == 1
     })
     .await;
 

@@ -9,6 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::bad_input::{Case, assert_cases, case};
+use parley_testing::wait::backends_waiting_for_a_lock;
 use parley_testing::{TestApp, assert_problem, spawn_app};
 
 fn header(response: &Response, name: &str) -> Option<String> {
@@ -220,7 +221,7 @@ async fn answered_or_waiting_for_a_lock<R: std::future::Future>(
             response = &mut request => return Some(response),
             _ = tokio::time::sleep(Duration::from_millis(10)) => {
                 let database_url = app.database_url.clone();
-                let waits = tokio::task::spawn_blocking(move || someone_waits_for_a_lock(&database_url))
+                let waits = tokio::task::spawn_blocking(move || backends_waiting_for_a_lock(&database_url) > 0)
                     .await
                     .expect("lock check");
                 if waits {
@@ -229,24 +230,6 @@ async fn answered_or_waiting_for_a_lock<R: std::future::Future>(
             }
         }
     }
-}
-
-/// Whether some backend of the test database is waiting for a row lock.
-fn someone_waits_for_a_lock(database_url: &str) -> bool {
-    #[derive(diesel::QueryableByName)]
-    struct Waiting {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        waiting: i64,
-    }
-    let mut conn = PgConnection::establish(database_url).expect("connect");
-    diesel::sql_query(
-        "SELECT count(*) AS waiting FROM pg_stat_activity \
-         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    )
-    .get_result::<Waiting>(&mut conn)
-    .expect("pg_stat_activity")
-    .waiting
-        > 0
 }
 
 /// Reads take `Stream-Position` from the reader's head in memory, read before their one
